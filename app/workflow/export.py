@@ -1,0 +1,277 @@
+"""Exports: records, training views, Label Studio, and the dataset package.
+
+Every file is written under a temporary name and renamed when complete; every record
+is validated against `labeldesk/record@1` before it is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from app.workflow.projects import ProjectInfo, get_project, guidelines
+from app.workflow.records import iter_records
+from storage.db import Workspace
+from storage.files import atomic_path, atomic_write_bytes, atomic_writer
+from storage.formats import parquet
+from storage.formats.views import PAIRINGS, VIEWS, view_rows
+from storage.record import SCHEMA_ID, countable_labels, validate
+
+FORMATS = ("records", *VIEWS, "labelstudio")
+Progress = Callable[[int, int | None], None]
+
+
+class ExportError(ValueError):
+    """An export that cannot be written; the message says why."""
+
+
+@dataclass
+class ExportSummary:
+    project: str
+    format: str
+    files: list[str] = field(default_factory=list)
+    records: int = 0
+    rows: int = 0
+    kinds: Counter = field(default_factory=Counter)
+    labels: dict[str, Counter] = field(default_factory=dict)
+    agreement: list[float] = field(default_factory=list)
+
+    def observe(self, record: dict[str, Any]) -> None:
+        self.records += 1
+        self.kinds[record["kind"]] += 1
+        for name, value in countable_labels(record):
+            self.labels.setdefault(name, Counter())[value] += 1
+        if "agreement" in record.get("quality", {}):
+            self.agreement.append(record["quality"]["agreement"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "project": self.project, "format": self.format, "files": self.files, "records": self.records,
+            "rows": self.rows, "kinds": dict(self.kinds), "labels": {k: dict(v) for k, v in self.labels.items()},
+            "mean_agreement": round(sum(self.agreement) / len(self.agreement), 4) if self.agreement else None,
+        }
+
+
+def _validated(records: Iterable[dict[str, Any]], summary: ExportSummary, progress: Progress | None) -> Iterator[dict[str, Any]]:
+    for record in records:
+        validate(record)
+        summary.observe(record)
+        if progress and summary.records % 5000 == 0:
+            progress(summary.records, None)
+        yield record
+
+
+def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
+    count = 0
+    with atomic_writer(path) as fh:
+        buffer: list[bytes] = []
+        for row in rows:
+            buffer.append(orjson.dumps(row))
+            count += 1
+            if len(buffer) >= 2000:
+                fh.write(b"\n".join(buffer) + b"\n")
+                buffer.clear()
+        if buffer:
+            fh.write(b"\n".join(buffer) + b"\n")
+    return count
+
+
+def _view_stream(view: str, records: Iterable[dict[str, Any]], pairing: str) -> Iterator[dict[str, Any]]:
+    for record in records:
+        yield from view_rows(view, record, pairing)
+
+
+def write_export(
+    records: Iterable[dict[str, Any]], project: ProjectInfo, fmt: str, out: Path, summary: ExportSummary,
+    pairing: str = "all",
+) -> list[Path]:
+    """Write one export format to `out`; returns the files written."""
+    parquet_out = out.suffix.lower() == ".parquet"
+    if fmt == "records":
+        if parquet_out:
+            parquet.write_records(out, records)
+        else:
+            _write_jsonl(out, records)
+        return [out]
+    if fmt in VIEWS:
+        rows = _view_stream(fmt, records, pairing)
+        summary.rows = parquet.write_rows(out, rows) if parquet_out else _write_jsonl(out, rows)
+        return [out]
+    if fmt == "labelstudio":
+        from storage.formats import labelstudio  # TEMP until helper lands
+        questions = list(project.questions)
+        tasks = list(labelstudio.records_to_tasks(records, project.kind, questions))
+        config_path = out.with_suffix(".xml")
+        atomic_write_bytes(out, orjson.dumps(tasks, option=orjson.OPT_INDENT_2))
+        atomic_write_bytes(config_path, labelstudio.label_config(project.kind, questions).encode())
+        summary.rows = len(tasks)
+        return [out, config_path]
+    raise ExportError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+
+
+def default_name(fmt: str) -> str:
+    return {"records": "records.jsonl", "labelstudio": "labelstudio.json"}.get(fmt, f"{fmt}.jsonl")
+
+
+def export(
+    ws: Workspace, project_name: str, fmt: str, out: Path | None = None, include: str = "all",
+    pairing: str = "all", progress: Progress | None = None,
+) -> ExportSummary:
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+    if pairing not in PAIRINGS:
+        raise ExportError(f"unknown pairing {pairing!r}; one of {', '.join(PAIRINGS)}")
+    project = get_project(ws, project_name)
+    out = Path(out) if out else Path(default_name(fmt))
+    summary = ExportSummary(project=project_name, format=fmt)
+    records = _validated(iter_records(ws, project, include), summary, progress)
+    summary.files = [str(p) for p in write_export(records, project, fmt, out, summary, pairing)]
+    if fmt == "records":
+        summary.rows = summary.records
+    return summary
+
+
+# --- the dataset package --------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _copy_media(ws: Workspace, records: list[dict[str, Any]], target: Path) -> list[str]:
+    """Copy every media file the records point at; paths in records become package paths."""
+    missing = []
+    media_dir = target / "media"
+    for record in records:
+        for ref in record.get("media", ()):
+            name = f"{ref['sha256']}{Path(ref.get('path', '')).suffix}"
+            src = ws.media_root / name
+            if not src.exists():
+                missing.append(f"{record['id']}: {ref['id']} ({name})")
+                continue
+            media_dir.mkdir(exist_ok=True)
+            dst = media_dir / name
+            if not dst.exists():
+                shutil.copyfile(src, dst)
+            ref["path"] = f"media/{name}"
+    return missing
+
+
+def dataset_card(project: ProjectInfo, summaries: list[ExportSummary], guideline_version: int, settings: dict[str, Any]) -> str:
+    records = summaries[0]
+    lines = [
+        f"# {project.title}", "",
+        f"LabelDesk dataset package of project **{project.name}** ({project.kind}), schema `{SCHEMA_ID}`.",
+        f"Exported {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} under guideline version {guideline_version}.", "",
+        "## Contents", "",
+        "| file | format | rows |", "|---|---|---|",
+    ]
+    for s in summaries:
+        for f in s.files:
+            lines.append(f"| `{f}` | {s.format} | {s.rows} |")
+    lines += ["", "## Records per kind", ""] + [f"- {k}: {v}" for k, v in sorted(records.kinds.items())]
+    if records.labels:
+        lines += ["", "## Labels", ""]
+        for name, counts in sorted(records.labels.items()):
+            shown = ", ".join(f"{value}: {n}" for value, n in counts.most_common(12))
+            lines.append(f"- **{name}**: {shown}")
+    agreement = records.to_dict()["mean_agreement"]
+    lines += ["", "## How it was made", "",
+              f"- Questions: {', '.join(q['name'] + ' (' + q['type'] + ')' for q in project.questions)}",
+              f"- Overlap: {project.overlap} annotator(s) per item",
+              f"- Mean agreement of items with several annotators: {agreement if agreement is not None else 'not measured (single annotation per item)'}",
+              f"- Export settings: `{orjson.dumps(settings).decode()}`",
+              "- The guidelines annotators worked under are in `guidelines.md`.", "",
+              "## Loading", "", "```python", "from datasets import load_dataset",
+              "records = load_dataset('json', data_files='data/records.jsonl', split='train')", "```", ""]
+    return "\n".join(lines)
+
+
+def write_package(
+    ws: Workspace, project_name: str, target: Path, views: Iterable[str] = (), include: str = "all",
+    pairing: str = "all", parquet_too: bool = False, progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Write the dataset package (folder or .zip) of DESIGN.md §2; returns its manifest."""
+    project = get_project(ws, project_name)
+    views = [v for v in views if v != "records"]
+    for view in views:
+        if view not in VIEWS:
+            raise ExportError(f"unknown view {view!r}; one of {', '.join(VIEWS)}")
+    version, guideline_text = guidelines(ws, project_name)
+    settings = {"include": include, "views": views, "pairing": pairing, "parquet": parquet_too}
+    as_zip = target.suffix.lower() == ".zip"
+    work = Path(tempfile.mkdtemp(prefix=".package-", dir=target.parent if target.parent.exists() else None))
+    try:
+        data = work / "data"
+        data.mkdir()
+        summary = ExportSummary(project=project_name, format="records")
+        records = list(_validated(iter_records(ws, project, include), summary, progress))
+        missing = _copy_media(ws, records, work)
+        if missing:
+            raise ExportError("media files missing from the workspace store: " + "; ".join(missing[:5]))
+        summary.files = [str(p.relative_to(work)) for p in write_export(records, project, "records", data / "records.jsonl", summary)]
+        summary.rows = summary.records
+        summaries = [summary]
+        if parquet_too:
+            parquet.write_records(data / "records.parquet", records)
+            summary.files.append("data/records.parquet")
+        for view in views:
+            s = ExportSummary(project=project_name, format=view)
+            s.files = [str(p.relative_to(work)) for p in write_export(records, project, view, data / f"{view}.jsonl", s, pairing)]
+            summaries.append(s)
+        (work / "guidelines.md").write_text(guideline_text, encoding="utf-8")
+        (work / "README.md").write_text(dataset_card(project, summaries, version, settings), encoding="utf-8")
+        manifest = _manifest(work, project, summaries, version, settings)
+        (work / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+        _publish(work, target, as_zip)
+        return manifest
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _manifest(work: Path, project: ProjectInfo, summaries: list[ExportSummary], version: int, settings: dict[str, Any]) -> dict[str, Any]:
+    files = sorted(p for p in work.rglob("*") if p.is_file() and p.name != "manifest.json")
+    return {
+        "schema": SCHEMA_ID,
+        "project": project.name,
+        "kind": project.kind,
+        "created_at": datetime.now(timezone.utc).isoformat(),
+        "guideline_version": version,
+        "settings": settings,
+        "counts": {s.format: s.rows for s in summaries} | {"kinds": dict(summaries[0].kinds)},
+        "files": {str(p.relative_to(work)): {"sha256": _sha256(p), "bytes": p.stat().st_size} for p in files},
+    }
+
+
+def _publish(work: Path, target: Path, as_zip: bool) -> None:
+    """Move the finished package into place in one step."""
+    if as_zip:
+        with atomic_path(target) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(work.rglob("*")):
+                if path.is_file():
+                    zf.write(path, path.relative_to(work).as_posix())
+        return
+    if target.exists():
+        if not (target / "manifest.json").exists():
+            raise ExportError(f"{target} exists and is not a LabelDesk package: choose another folder")
+        old = target.with_name(f".{target.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        target.rename(old)
+        work.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        work.rename(target)

@@ -1,0 +1,209 @@
+"""Opening a workspace: one SQLite file (the default) or a PostgreSQL server, same models.
+
+A workspace given as a folder keeps `workspace.db`, content-addressed `media/` and a
+`cache/` for derived data (peak pyramids). A PostgreSQL workspace is a URL; its media
+folder is a setting shared by the team (a shared path, files named by sha256).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.models import Setting
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+DB_FILE = "workspace.db"
+ENV_WORKSPACE = "LABELDESK_WORKSPACE"
+
+
+class WorkspaceError(Exception):
+    """A workspace that cannot be opened; the message says which and why."""
+
+
+def _json_dumps(value: object) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _set_sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    # NORMAL under WAL survives a process crash; only power loss can drop the last commits.
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+@dataclass(frozen=True)
+class Location:
+    url: str
+    folder: Path | None  # the workspace folder of an SQLite workspace
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+
+def resolve_location(spec: str | os.PathLike | None) -> Location:
+    """Turn `--workspace PATH|URL` (or LABELDESK_WORKSPACE) into a database URL."""
+    spec = str(spec) if spec else os.environ.get(ENV_WORKSPACE, "")
+    if not spec:
+        raise WorkspaceError("no workspace given: pass --workspace PATH|URL or set LABELDESK_WORKSPACE")
+    if "://" in spec:
+        url = make_url(spec)
+        if url.drivername in ("postgresql", "postgres"):
+            url = url.set(drivername="postgresql+psycopg")
+        return Location(url.render_as_string(hide_password=False), None)
+    path = Path(spec).expanduser().resolve()
+    if path.suffix == ".db" or path.is_file():
+        return Location(f"sqlite:///{path}", path.parent)
+    return Location(f"sqlite:///{path / DB_FILE}", path)
+
+
+def make_engine(location: Location) -> Engine:
+    if location.is_sqlite:
+        engine = create_engine(
+            location.url,
+            json_serializer=_json_dumps,
+            json_deserializer=orjson.loads,
+            connect_args={"timeout": 10, "check_same_thread": False},
+        )
+        event.listen(engine, "connect", _set_sqlite_pragmas)
+        return engine
+    return create_engine(
+        location.url,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+        pool_pre_ping=True,
+    )
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def code_head() -> str:
+    heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
+    return heads[0]
+
+
+def database_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def _backup_sqlite(db_path: Path, revision: str) -> Path:
+    """Online backup before a schema upgrade, so a failed upgrade loses nothing."""
+    target = db_path.with_name(f"{db_path.stem}.before-{revision}.db")
+    src = sqlite3.connect(db_path)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    return target
+
+
+def upgrade(engine: Engine, location: Location) -> None:
+    """Bring the database to the code's schema; refuse one newer than the code."""
+    script = ScriptDirectory.from_config(alembic_config(location.url))
+    current = database_revision(engine)
+    head = script.get_current_head()
+    if current == head:
+        return
+    known = {rev.revision for rev in script.walk_revisions()}
+    if current is not None and current not in known:
+        raise WorkspaceError(
+            f"workspace {location.url} has schema revision {current}, newer than this "
+            f"LabelDesk knows (up to {head}): upgrade LabelDesk before opening it"
+        )
+    if current is not None and location.is_sqlite:
+        _backup_sqlite(Path(make_url(location.url).database), current)
+    cfg = alembic_config(location.url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+class Workspace:
+    """An open workspace: the engine, a session factory and the media/cache folders."""
+
+    def __init__(self, location: Location, engine: Engine):
+        self.location = location
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, spec: str | os.PathLike | None, create: bool = False) -> Workspace:
+        location = resolve_location(spec)
+        if location.is_sqlite:
+            db_path = Path(make_url(location.url).database)
+            if not db_path.exists() and not create:
+                raise WorkspaceError(f"no workspace at {location.folder}: create it with `labeldesk init`")
+            db_path.parent.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(location)
+        upgrade(engine, location)
+        ws = cls(location, engine)
+        if location.folder is not None:
+            ws.media_root.mkdir(parents=True, exist_ok=True)
+        return ws
+
+    @property
+    def media_root(self) -> Path:
+        configured = self.setting("media_root")
+        if configured:
+            return Path(configured)
+        if self.location.folder is None:
+            raise WorkspaceError("this server workspace has no media_root setting: set it with `labeldesk config media_root PATH`")
+        return self.location.folder / "media"
+
+    @property
+    def cache_root(self) -> Path:
+        base = self.location.folder or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "labeldesk"
+        return base / "cache"
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: committed as a whole or not at all."""
+        with self.sessions.begin() as session:
+            yield session
+
+    def setting(self, key: str) -> object:
+        with self.sessions() as session:
+            return session.scalar(select(Setting.value).where(Setting.key == key))
+
+    def set_setting(self, key: str, value: object) -> None:
+        with self.transaction() as session:
+            session.merge(Setting(key=key, value=value))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def copy_media_into(workspace: Workspace, src: Path, sha256: str) -> Path:
+    """Place a media file in the content-addressed store (no-op when already there)."""
+    target = workspace.media_root / f"{sha256}{src.suffix.lower()}"
+    if not target.exists():
+        tmp = target.with_name(target.name + ".part")
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, target)
+    return target
