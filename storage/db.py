@@ -40,6 +40,8 @@ def _json_dumps(value: object) -> str:
 
 
 def _set_sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+    # Let SQLAlchemy emit BEGIN itself (see _begin), instead of pysqlite's implicit transactions.
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
@@ -47,6 +49,11 @@ def _set_sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None
     # NORMAL under WAL survives a process crash; only power loss can drop the last commits.
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _begin(conn) -> None:
+    """Writers that read before they write take the lock first, so they never fail to upgrade it."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("immediate") else "BEGIN")
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,7 @@ def make_engine(location: Location) -> Engine:
             connect_args={"timeout": 10, "check_same_thread": False},
         )
         event.listen(engine, "connect", _set_sqlite_pragmas)
+        event.listen(engine, "begin", _begin)
         return engine
     return create_engine(
         location.url,
@@ -183,9 +191,15 @@ class Workspace:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One unit of work: committed as a whole or not at all."""
-        with self.sessions.begin() as session:
-            yield session
+        """One unit of work, committed as a whole or not at all.
+
+        On SQLite it takes the write lock when it begins: a transaction that reads and
+        then writes could otherwise fail to upgrade its lock under concurrent writers.
+        """
+        with self.engine.connect().execution_options(immediate=True) as conn, Session(bind=conn, expire_on_commit=False) as session:
+            with conn.begin():
+                yield session
+                session.flush()
 
     def setting(self, key: str) -> object:
         with self.sessions() as session:
