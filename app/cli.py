@@ -8,52 +8,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import orjson
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from app.commands import COMMAND_GROUPS
+from app.commands.common import CommandError, console, open_workspace, out, print_json, progress_bar
 from app.workflow import demo, stats
-from app.workflow.export import ExportError, export, write_package
+from app.workflow.export import FORMATS as EXPORT_FORMATS, ExportError, export, write_package
 from app.workflow.importer import ImportFailed, import_files, write_skip_report
 from app.workflow.projects import ProjectError, TEMPLATE_NAMES, create_project, get_project, guidelines, list_projects, publish_guidelines
 from storage.db import Workspace, WorkspaceError
 from storage.formats.readers import FORMATS as IMPORT_FORMATS, InputError
 from storage.formats.views import PAIRINGS
-
-console = Console(stderr=True)
-out = Console()
-EXPORT_FORMATS = ("records", "sft", "dpo", "safety", "eval", "labelstudio")
-
-
-class CommandError(Exception):
-    """A failure to report in one line, exit status 1."""
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n")
-
-
-@contextmanager
-def progress_bar(label: str, enabled: bool = True) -> Iterator[Callable[[int, int | None], None]]:
-    """A progress callback for workflow functions, drawn on stderr when it is a terminal."""
-    if not enabled or not console.is_terminal:
-        yield lambda done, total: None
-        return
-    columns = (SpinnerColumn(), TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task(label, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
-
-
-def open_workspace(args: argparse.Namespace) -> Workspace:
-    return Workspace.open(args.workspace)
-
 
 # --- commands -------------------------------------------------------------------------
 
@@ -73,7 +42,7 @@ def cmd_project_create(args: argparse.Namespace) -> None:
     ws = open_workspace(args)
     info = create_project(ws, args.name, args.kind, Path(args.template) if args.template else None)
     if args.json:
-        _print_json(info.to_dict())
+        print_json(info.to_dict())
     else:
         console.print(f"created project {info.name} ({info.kind}, {len(info.questions)} questions, overlap {info.overlap})")
 
@@ -81,7 +50,7 @@ def cmd_project_create(args: argparse.Namespace) -> None:
 def cmd_project_list(args: argparse.Namespace) -> None:
     projects = list_projects(open_workspace(args))
     if args.json:
-        _print_json([p.to_dict() for p in projects])
+        print_json([p.to_dict() for p in projects])
         return
     table = Table("project", "kind", "items", "annotated", "submissions", "overlap", "guidelines")
     for p in projects:
@@ -92,7 +61,7 @@ def cmd_project_list(args: argparse.Namespace) -> None:
 def cmd_project_show(args: argparse.Namespace) -> None:
     info = get_project(open_workspace(args), args.name, with_counts=True)
     if args.json:
-        _print_json(info.to_dict() | {"config": info.config})
+        print_json(info.to_dict() | {"config": info.config})
         return
     out.print(f"[bold]{info.name}[/bold] — {info.title} ({info.kind})")
     out.print(f"items {info.items}, annotated {info.annotated}, submissions {info.submissions}, overlap {info.overlap}, guidelines v{info.guideline_version}")
@@ -123,7 +92,7 @@ def cmd_import(args: argparse.Namespace) -> None:
         write_skip_report(report, report_path)
         console.print(f"skipped {len(report.skipped)} invalid row(s); see {report_path}")
     if args.json:
-        _print_json(report.to_dict())
+        print_json(report.to_dict())
     else:
         console.print(
             f"imported {report.imported} item(s) and {report.annotations} annotation(s) into {args.project}"
@@ -143,7 +112,7 @@ def cmd_export(args: argparse.Namespace) -> None:
             summary = export(ws, args.project, args.format, Path(args.out) if args.out else None, args.include, args.pairing, progress)
             result = summary.to_dict()
     if args.json:
-        _print_json(result)
+        print_json(result)
     elif args.package:
         console.print(f"wrote package {args.package}: {result['files']} files, {result['counts']}")
     else:
@@ -153,7 +122,7 @@ def cmd_export(args: argparse.Namespace) -> None:
 def cmd_stats(args: argparse.Namespace) -> None:
     figures = stats.project_stats(open_workspace(args), args.project)
     if args.json:
-        _print_json(figures)
+        print_json(figures)
         return
     out.print(f"[bold]{args.project}[/bold]: {figures['items']} items, {figures['annotated']} annotated, "
               f"{figures['submissions']} submissions, {figures['drafts']} drafts")
@@ -232,6 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("gui", parents=[common], help="open the window")
     p.set_defaults(func=cmd_gui)
+    for register in COMMAND_GROUPS:
+        register(sub, common)
     return parser
 
 

@@ -1,0 +1,8 @@
+"""Command groups of the `labeldesk` command line, each registering its own subcommands.
+
+A group is a module with `register(subparsers, common_parser)`; list it here.
+"""
+
+from __future__ import annotations
+
+COMMAND_GROUPS: tuple = ()
