@@ -23,7 +23,7 @@ from app.workflow.projects import ProjectInfo, get_project, guidelines
 from app.workflow.records import iter_records
 from storage.db import Workspace
 from storage.files import atomic_path, atomic_write_bytes, atomic_writer
-from storage.formats import parquet
+from storage.formats import labelstudio, parquet
 from storage.formats.views import PAIRINGS, VIEWS, view_rows
 from storage.record import SCHEMA_ID, countable_labels, validate
 
@@ -108,7 +108,6 @@ def write_export(
         summary.rows = parquet.write_rows(out, rows) if parquet_out else _write_jsonl(out, rows)
         return [out]
     if fmt == "labelstudio":
-        from storage.formats import labelstudio  # TEMP until helper lands
         questions = list(project.questions)
         tasks = list(labelstudio.records_to_tasks(records, project.kind, questions))
         config_path = out.with_suffix(".xml")

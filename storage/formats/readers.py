@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from storage.formats import parquet
+from storage.formats import labelstudio, parquet
 from storage.record import SCHEMA_ID, RecordError, stable_id, validate
 
 FORMATS = ("records", "csv", "parquet", "openai", "alpaca", "sharegpt", "preference", "responses", "labelstudio")
@@ -417,7 +417,6 @@ def _is_labelstudio(path: Path) -> bool:
 
 
 def _labelstudio_rows(path: Path, kind: str, questions: list[dict[str, Any]]) -> Iterator[Row]:
-    from storage.formats import labelstudio  # TEMP until helper lands
     tasks = [task for _, task in (iter_json(path) if path.suffix.lower() == ".json" else iter_jsonl(path))]
     try:
         for location, record in labelstudio.tasks_to_records(tasks, kind, questions, path.name):

@@ -309,3 +309,19 @@ def test_failed_export_leaves_no_half_written_file(ranked: Workspace, tmp_path: 
         export(ranked, "pref", "records", target)
     assert target.read_text() == "previous export\n"
     assert [p.name for p in out.iterdir()] == ["records.jsonl"]
+
+
+def test_labelstudio_export_and_reimport_keeps_annotations(ranked: Workspace, tmp_path: Path) -> None:
+    export(ranked, "pref", "labelstudio", tmp_path / "ls.json")
+    config = (tmp_path / "ls.xml").read_text()
+    assert config.startswith("<View") or "<View" in config
+    tasks = json.loads((tmp_path / "ls.json").read_text())
+    assert len(tasks) == 6 and len(tasks[0]["annotations"]) == 3
+    create_project(ranked, "back", "preference")
+    report = import_files(ranked, "back", [tmp_path / "ls.json"])
+    assert (report.imported, report.annotations) == (6, 18)
+    before = {r["id"]: r for r in records_of(ranked, "pref")}
+    after = {r["id"]: r for r in records_of(ranked, "back")}
+    for uid, record in before.items():
+        assert after[uid]["ranking"] == record["ranking"]
+        assert [a["annotator"] for a in after[uid]["annotations"]] == [a["annotator"] for a in record["annotations"]]
