@@ -134,6 +134,19 @@ def cmd_stats(args: argparse.Namespace) -> None:
         out.print(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
+def cmd_demo(args: argparse.Namespace) -> None:
+    """Create (once) a demo workspace and open the window on it."""
+    target = Path(args.workspace or Path.home() / "LabelDesk" / "demo")
+    ws = Workspace.open(target, create=True)
+    demo.ensure_local_lead(ws)
+    made = demo.populate(ws)
+    console.print(f"demo workspace at {target}" + (f" (created {len(made)} projects)" if made else ""))
+    ws.close()
+    if not args.no_gui:
+        args.workspace = str(target)
+        cmd_gui(args)
+
+
 def cmd_gui(args: argparse.Namespace) -> None:
     from app.ui.main import run  # Qt loads only for the window
 
@@ -198,6 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", parents=[common], help="progress and per-annotator figures")
     p.add_argument("--project", required=True)
     p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("demo", parents=[common], help="create a demo workspace (default ~/LabelDesk/demo) and open it")
+    p.add_argument("--no-gui", action="store_true", help="only create the workspace")
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("gui", parents=[common], help="open the window")
     p.set_defaults(func=cmd_gui)

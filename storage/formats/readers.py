@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,7 +180,7 @@ def sniff(path: Path, first: dict[str, Any]) -> str:
 
 
 def _text(value: Any, location: str, field: str) -> str:
-    if isinstance(value, str):
+    if type(value) is str:  # the common case first: this runs for every text of every row
         return value
     if isinstance(value, list):  # OpenAI content parts
         parts = [p.get("text", "") for p in value if isinstance(p, dict) and p.get("type") in ("text", "input_text", None)]
@@ -319,7 +320,9 @@ def _response(raw: Any, default_id: str, location: str, field: str) -> dict[str,
         return {"id": default_id, "content": raw}
     if not isinstance(raw, dict):
         raise InputError(location, field, "expected text or an object")
-    content = next((raw[k] for k in ("content", "text", "response", "output") if k in raw), None)
+    content = raw.get("content")
+    if content is None:
+        content = next((raw[k] for k in ("text", "response", "output") if k in raw), None)
     response = {"id": str(raw.get("id", default_id)), "content": _text(content, location, f"{field}.content")}
     source = raw.get("source") or raw.get("model")
     if source:
@@ -430,11 +433,31 @@ def _labelstudio_rows(path: Path, kind: str, questions: list[dict[str, Any]]) ->
         yield Row(path.name, error=InputError(path.name, "", str(exc)))
 
 
-def input_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    """Expand folders into the data files they hold, in a stable order."""
+def safe_extract(archive: Path, target: Path) -> Path:
+    """Extract a zip, refusing any entry that would land outside `target` (zip slip) or is a link."""
+    try:
+        zf = zipfile.ZipFile(archive)
+    except zipfile.BadZipFile as exc:
+        raise InputError(archive.name, "", f"not a readable zip file ({exc})") from None
+    root = target.resolve()
+    with zf:
+        for info in zf.infolist():
+            dest = (root / info.filename).resolve()
+            is_link = (info.external_attr >> 16) & 0o170000 == 0o120000
+            if is_link or info.filename.startswith(("/", "\\")) or (dest != root and root not in dest.parents):
+                raise InputError(archive.name, info.filename, "entry would be written outside the target folder; nothing was extracted")
+        zf.extractall(root)
+    return root
+
+
+def input_files(paths: Iterable[str | os.PathLike], unpack_dir: Path | None = None) -> list[Path]:
+    """Expand folders (and zipped packages, into `unpack_dir`) into the data files they hold."""
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
+        if path.suffix.lower() == ".zip" and unpack_dir is not None:
+            files.extend(input_files([safe_extract(path, unpack_dir / path.stem) / "data"]))
+            continue
         if path.is_dir():
             files.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in (".jsonl", ".json", ".csv", ".parquet")))
         else:

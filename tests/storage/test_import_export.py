@@ -154,7 +154,7 @@ def _count(ws: Workspace, project: str) -> int:
     (b'{"messages": [{"role": "user", "content": "ok"}]}\n{"messages": [{"role": "user", "content": "broken"\n', r"bad\.jsonl:2: malformed JSON"),
     (b'{"messages": [{"role": "user", "content": "ok"}]}\n{"messages": [{"role": "user"}]}\n', r"bad\.jsonl:2: messages\[0\]\.content: missing"),
     (b'{"messages": [{"role": "wizard", "content": "x"}]}\n', r"bad\.jsonl:1: messages\[0\]\.role: unknown role 'wizard'"),
-    (b'{"schema": "labeldesk/record@1", "id": "x", "kind": "novel"}\n', r"bad\.jsonl:1: kind: must be one of"),
+    (b'{"schema": "labeldesk/record@1", "id": "x", "kind": "novel"}\n', r"bad\.jsonl:1: kind: 'novel' is not one of instruction, conversation, preference, safety, evaluation"),
     (b'{"messages": [{"role": "user", "content": "caf\xe9"}]}\n', r"bad\.jsonl:1: malformed JSON \(not valid UTF-8"),
     (b'{"instruction": "a"}\n{"output": "b", "instruction": null}\n', r"bad\.jsonl:2: instruction: required field is missing"),
 ])
@@ -325,3 +325,18 @@ def test_labelstudio_export_and_reimport_keeps_annotations(ranked: Workspace, tm
     for uid, record in before.items():
         assert after[uid]["ranking"] == record["ranking"]
         assert [a["annotator"] for a in after[uid]["annotations"]] == [a["annotator"] for a in record["annotations"]]
+
+
+def test_zipped_package_reimports_and_zip_slip_is_refused(ranked: Workspace, tmp_path: Path) -> None:
+    write_package(ranked, "pref", tmp_path / "pkg.zip")
+    create_project(ranked, "from-zip", "preference")
+    report = import_files(ranked, "from-zip", [tmp_path / "pkg.zip"])
+    assert (report.imported, report.annotations) == (6, 18)
+
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("data/records.jsonl", "{}\n")
+        zf.writestr("../../escaped.txt", "gotcha")
+    with pytest.raises(ImportFailed, match=r"evil\.zip: \.\./\.\./escaped\.txt: entry would be written outside"):
+        import_files(ranked, "from-zip", [evil])
+    assert not (tmp_path.parent / "escaped.txt").exists()
