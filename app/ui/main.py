@@ -1,0 +1,63 @@
+"""Starting the window: open the workspace (given, last used, or the demo) and wire the parts."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app.ui.dbworker import DbWorker
+from app.ui.main_window import MainWindow
+from app.ui.settings import Settings
+from app.workflow import demo
+from app.workflow.projects import local_lead
+from app.workflow.tasks import Actor
+from storage.db import Workspace, WorkspaceError
+
+DEMO_WORKSPACE = Path.home() / "LabelDesk" / "demo"
+
+
+def open_workspace(spec: str | None, settings: Settings) -> Workspace:
+    """The given workspace, else the last one used, else the demo (created on first start)."""
+    if spec:
+        return Workspace.open(spec)
+    if settings.last_workspace:
+        try:
+            return Workspace.open(settings.last_workspace)
+        except WorkspaceError:
+            pass
+    ws = Workspace.open(DEMO_WORKSPACE, create=True)
+    demo.ensure_local_lead(ws)
+    demo.populate(ws)
+    return ws
+
+
+def local_actor(ws: Workspace) -> Actor:
+    with ws.transaction() as session:
+        user = local_lead(session)
+        return Actor(user.id, user.name, user.role)
+
+
+def build_window(ws: Workspace, settings: Settings) -> MainWindow:
+    who = local_actor(ws)
+    worker = DbWorker(ws)
+    window = MainWindow(worker, who, settings)
+    window.setWindowTitle(f"LabelDesk — {ws.location.folder or ws.location.url} — {who.name}")
+    return window
+
+
+def run(spec: str | None = None) -> int:
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("LabelDesk")
+    app.setOrganizationName("LabelDesk")
+    settings = Settings()
+    try:
+        ws = open_workspace(spec, settings)
+    except WorkspaceError as exc:
+        QMessageBox.critical(None, "LabelDesk", str(exc))
+        return 1
+    settings.last_workspace = str(ws.location.folder or ws.location.url)
+    window = build_window(ws, settings)
+    window.show()
+    return app.exec()
