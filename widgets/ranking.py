@@ -155,6 +155,8 @@ class _ResponsePanel(QFrame):
         self.setStyleSheet(
             f"#responsePanel {{ border: {2 if rank is not None else 1}px solid {border}; border-radius: 6px; }}"
         )
+        # the badge never elides: the title gives way instead
+        self.badge.setMinimumWidth(self.badge.sizeHint().width())
 
 
 class _RankList(QListWidget):

@@ -76,7 +76,7 @@ class TaskForm(QWidget):
             banner.setStyleSheet("#syntheticBanner { background: #fff4ce; color: #3b2f00; padding: 6px; border-radius: 4px; }")
             layout.addWidget(banner)
         self.conversation = ConversationView()
-        self.conversation.set_messages(list(task.content.get("messages", ())))
+        self.conversation.set_messages(self._shown_messages(task))
         layout.addWidget(self.conversation, 3)
         self.find_bar = FindBar(self.conversation.text_edit())
         layout.addWidget(self.find_bar)
@@ -86,6 +86,15 @@ class TaskForm(QWidget):
                 layout.addWidget(self._group(question, task), 4)
         self.splitter.replaceWidget(0, self._item_side)
         old.deleteLater()
+
+    def _shown_messages(self, task: Task) -> list[dict[str, Any]]:
+        """The dialogue, followed by the responses unless a ranking question shows them itself."""
+        messages = list(task.content.get("messages", ()))
+        if not any(q["type"] == "ranking" for q in self.questions):
+            for i, r in enumerate(task.content.get("responses", ())):
+                source = f" · {r['source']}" if r.get("source") else ""
+                messages.append({"role": "assistant", "speaker": f"response {i + 1}{source}", "content": r["content"]})
+        return messages
 
     def _build_question_side(self, task: Task) -> None:
         panel = QWidget()

@@ -92,6 +92,7 @@ class SafetyAnswer(QWidget):
             layout.addWidget(QLabel(f"<b>{title}</b>"))
             layout.addWidget(part)
             part.edited.connect(self._part_edited)
+        self.setFocusProxy(self.verdict)
         self._value = self.value()
 
     def value(self) -> dict[str, Any]:

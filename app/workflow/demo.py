@@ -16,6 +16,7 @@ DEMO_PROJECTS = (
     ("Demo · preferences", "preference", "preference.jsonl"),
     ("Demo · safety", "safety", "safety.jsonl"),
     ("Demo · evaluation", "evaluation", "evaluation.jsonl"),
+    ("Demo · new queries", "queries", None),
 )
 
 
@@ -33,10 +34,12 @@ def populate(ws: Workspace) -> list[str]:
             create_project(ws, name, kind)
         except ProjectError:
             continue
+        made.append(name)
+        if data is None:
+            continue
         text = resources.files("resources").joinpath("demo", data).read_text(encoding="utf-8")
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / data
             path.write_text(text, encoding="utf-8")
             import_files(ws, name, [path])
-        made.append(name)
     return made

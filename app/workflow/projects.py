@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 from storage.db import Workspace
 from storage.models import KINDS, Annotation, Guideline, Item, Project, User
 
-TEMPLATE_NAMES = (*KINDS, "multimodal")
+# built-in templates that are not named after their kind
+TEMPLATE_KINDS = {"multimodal": "conversation", "queries": "instruction"}
+TEMPLATE_NAMES = (*KINDS, *TEMPLATE_KINDS)
 QUESTION_TYPES = ("text", "choice", "multi_choice", "rating", "ranking", "spans", "segments", "safety")
 
 
@@ -116,8 +118,7 @@ def local_lead(session: Session) -> User:
 
 def create_project(ws: Workspace, name: str, kind: str, template: str | Path | None = None) -> ProjectInfo:
     config = load_template(template if template is not None else kind)
-    # a multimodal project is a conversation project whose questions include time segments
-    expected = "conversation" if kind == "multimodal" else kind
+    expected = TEMPLATE_KINDS.get(kind, kind)
     if config["kind"] != expected:
         raise ProjectError(f"template kind {config['kind']!r} does not match --kind {kind}")
     if not name.strip():

@@ -54,23 +54,27 @@ Converter = Callable[[dict[str, Any], str, str], dict[str, Any]]
 # --- raw rows out of files ------------------------------------------------------------
 
 
-def _decode_text(raw: bytes, path: Path) -> str:
-    """Decode a whole text file: UTF-8 (BOM allowed) or UTF-16 with its BOM."""
+def _decode_text(raw: bytes, path: Path, errors: str = "strict") -> str:
+    """Decode a whole text file: UTF-8 (BOM allowed) or UTF-16 with its BOM.
+
+    `errors="replace"` turns undecodable bytes into U+FFFD instead of refusing the file:
+    the import then cleans the rows, and cleaning reports each item that has them.
+    """
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
+        return raw.decode("utf-16", errors)
     try:
-        return raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig", errors)
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InputError(f"{path.name}:{line}", "", f"not valid UTF-8 (byte {raw[exc.start]:#04x} at offset {exc.start}); re-save the file as UTF-8") from None
 
 
-def iter_jsonl(path: Path) -> Iterator[tuple[str, Any]]:
+def iter_jsonl(path: Path, errors: str = "strict") -> Iterator[tuple[str, Any]]:
     with path.open("rb") as fh:
         head = fh.read(2)
         fh.seek(0)
         if head in (b"\xff\xfe", b"\xfe\xff"):
-            lines: Iterable[bytes] = (line.encode() for line in io.TextIOWrapper(fh, encoding="utf-16"))
+            lines: Iterable[bytes] = (line.encode() for line in io.TextIOWrapper(fh, encoding="utf-16", errors=errors))
         else:
             lines = fh
         for number, line in enumerate(lines, 1):
@@ -82,7 +86,16 @@ def iter_jsonl(path: Path) -> Iterator[tuple[str, Any]]:
             try:
                 yield location, orjson.loads(line)
             except orjson.JSONDecodeError as exc:
-                yield location, InputError(location, "", f"malformed JSON ({_json_reason(exc, line)})")
+                yield location, _loads_lenient(line, location) if errors == "replace" else InputError(
+                    location, "", f"malformed JSON ({_json_reason(exc, line)})")
+
+
+def _loads_lenient(line: bytes, location: str) -> Any:
+    """Parse a line whose bytes may not be UTF-8: those bytes are read as U+FFFD."""
+    try:
+        return orjson.loads(line.decode("utf-8", "replace"))
+    except orjson.JSONDecodeError as exc:
+        return InputError(location, "", f"malformed JSON ({str(exc).split(':')[0]})")
 
 
 def _json_reason(exc: orjson.JSONDecodeError, line: bytes) -> str:
@@ -93,9 +106,9 @@ def _json_reason(exc: orjson.JSONDecodeError, line: bytes) -> str:
     return str(exc).split(":")[0]
 
 
-def iter_json(path: Path) -> Iterator[tuple[str, Any]]:
+def iter_json(path: Path, errors: str = "strict") -> Iterator[tuple[str, Any]]:
     try:
-        data = orjson.loads(_decode_text(path.read_bytes(), path))
+        data = orjson.loads(_decode_text(path.read_bytes(), path, errors))
     except orjson.JSONDecodeError as exc:
         raise InputError(path.name, "", f"malformed JSON: {exc}") from None
     if isinstance(data, dict):
@@ -106,8 +119,8 @@ def iter_json(path: Path) -> Iterator[tuple[str, Any]]:
         yield f"{path.name}#[{index}]", row
 
 
-def iter_csv(path: Path) -> Iterator[tuple[str, Any]]:
-    text = _decode_text(path.read_bytes(), path)
+def iter_csv(path: Path, errors: str = "strict") -> Iterator[tuple[str, Any]]:
+    text = _decode_text(path.read_bytes(), path, errors)
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if not reader.fieldnames:
         raise InputError(path.name, "", "CSV file has no header row")
@@ -138,15 +151,15 @@ def _drop_nulls(value: Any) -> Any:
     return value
 
 
-def raw_rows(path: Path) -> Iterator[tuple[str, Any]]:
+def raw_rows(path: Path, errors: str = "strict") -> Iterator[tuple[str, Any]]:
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         return iter_parquet(path)
     if suffix == ".csv":
-        return iter_csv(path)
+        return iter_csv(path, errors)
     if suffix == ".json":
-        return iter_json(path)
-    return iter_jsonl(path)
+        return iter_json(path, errors)
+    return iter_jsonl(path, errors)
 
 
 # --- sniffing -------------------------------------------------------------------------
@@ -163,7 +176,7 @@ def sniff(path: Path, first: dict[str, Any]) -> str:
         return "sharegpt"
     if "chosen" in keys and "rejected" in keys:
         return "preference"
-    if "instruction" in keys and "output" in keys:
+    if "instruction" in keys:
         return "alpaca"
     if "messages" in keys and "kind" not in keys:
         return "openai"
@@ -369,17 +382,21 @@ CONVERTERS: dict[str, Converter] = {
 # --- the entry point ------------------------------------------------------------------
 
 
-def read_file(path: Path, fmt: str, kind: str, questions: list[dict[str, Any]]) -> Iterator[Row]:
-    """Yield every row of a file as a validated record or as the error that stops it."""
+def read_file(path: Path, fmt: str, kind: str, questions: list[dict[str, Any]], errors: str = "strict") -> Iterator[Row]:
+    """Yield every row of a file as a validated record or as the error that stops it.
+
+    `errors` is how text that is not valid in the file's encoding is decoded: "strict"
+    refuses it, "replace" reads it as U+FFFD (for imports that clean what they read).
+    """
     if fmt not in ("auto", *FORMATS):
         raise InputError(path.name, "--format", f"unknown format {fmt!r}; one of auto, {', '.join(FORMATS)}")
     if not path.is_file():
         raise InputError(str(path), "", "no such file")
     if path.stat().st_size == 0:
         raise InputError(path.name, "", "file is empty")
-    rows = raw_rows(path)
-    if fmt == "labelstudio" or (fmt == "auto" and path.suffix.lower() == ".json" and _is_labelstudio(path)):
-        yield from _labelstudio_rows(path, kind, questions)
+    rows = raw_rows(path, errors)
+    if fmt == "labelstudio" or (fmt == "auto" and path.suffix.lower() == ".json" and _is_labelstudio(path, errors)):
+        yield from _labelstudio_rows(path, kind, questions, errors)
         return
     converter: Converter | None = CONVERTERS.get(fmt)
     for location, raw in rows:
@@ -396,7 +413,7 @@ def read_file(path: Path, fmt: str, kind: str, questions: list[dict[str, Any]]) 
                 yield Row(location, error=exc)
                 return
             if detected == "labelstudio":
-                yield from _labelstudio_rows(path, kind, questions)
+                yield from _labelstudio_rows(path, kind, questions, errors)
                 return
             converter = CONVERTERS[detected]
         yield _convert(converter, raw, kind, location)
@@ -413,14 +430,14 @@ def _convert(converter: Converter, raw: dict[str, Any], kind: str, location: str
     return Row(location, record=record)
 
 
-def _is_labelstudio(path: Path) -> bool:
-    for _, first in iter_json(path):
+def _is_labelstudio(path: Path, errors: str = "strict") -> bool:
+    for _, first in iter_json(path, errors):
         return isinstance(first, dict) and isinstance(first.get("data"), dict)
     return False
 
 
-def _labelstudio_rows(path: Path, kind: str, questions: list[dict[str, Any]]) -> Iterator[Row]:
-    tasks = [task for _, task in (iter_json(path) if path.suffix.lower() == ".json" else iter_jsonl(path))]
+def _labelstudio_rows(path: Path, kind: str, questions: list[dict[str, Any]], errors: str = "strict") -> Iterator[Row]:
+    tasks = [task for _, task in (iter_json(path, errors) if path.suffix.lower() == ".json" else iter_jsonl(path, errors))]
     try:
         for location, record in labelstudio.tasks_to_records(tasks, kind, questions, path.name):
             try:
