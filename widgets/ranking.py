@@ -104,7 +104,6 @@ class _ResponsePanel(QFrame):
         self.number = number
         self.setObjectName("responsePanel")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        title = label if label and label != str(number) else f"Response {number}"
         self.key_label = QLabel(str(number) if number <= 9 else "", self)
         self.key_label.setObjectName("responseKey")
         self.key_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -113,7 +112,7 @@ class _ResponsePanel(QFrame):
         self.key_label.setStyleSheet(
             "#responseKey { background: #3c4350; color: white; border-radius: 12px; font-weight: bold; }"
         )
-        self.title = QLabel(title, self)
+        self.title = QLabel(self)
         self.title.setTextFormat(Qt.TextFormat.PlainText)
         f = self.title.font()
         f.setBold(True)
@@ -125,7 +124,7 @@ class _ResponsePanel(QFrame):
         self.view = SafeTextBrowser(self)
         self.view.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.view.setMinimumSize(140, 80)
-        self.view.set_markdown(text)
+        self.set_content(label, text)
         head = QHBoxLayout()
         head.setContentsMargins(0, 0, 0, 0)
         head.addWidget(self.key_label)
@@ -137,6 +136,10 @@ class _ResponsePanel(QFrame):
         layout.addLayout(head)
         layout.addWidget(self.view, 1)
         self.show_rank(None, False)
+
+    def set_content(self, label: str, text: str) -> None:
+        self.title.setText(label if label and label != str(self.number) else f"Response {self.number}")
+        self.view.set_markdown(text)
 
     def show_rank(self, rank: int | None, tied: bool) -> None:
         if rank is None:
@@ -241,6 +244,17 @@ class RankingWidget(QWidget):
                 continue  # one response cannot hold two ranks
             seen.add(rid)
             self._responses.append((rid, str(label or ""), str(text or "")))
+        if [p.rid for p in self.panels] == [rid for rid, _l, _t in self._responses]:
+            # the next item of a project has the same responses slots: refill the panels, don't rebuild
+            for panel, (_rid, label, text) in zip(self.panels, self._responses):
+                panel.set_content(label, text)
+        else:
+            self._rebuild_panels()
+        self._groups = []
+        self._tie_pending = False
+        self._refresh()
+
+    def _rebuild_panels(self) -> None:
         for panel in self.panels:
             panel.setParent(None)
             panel.deleteLater()
@@ -251,9 +265,6 @@ class RankingWidget(QWidget):
             panel.view.installEventFilter(self)
             self.splitter.addWidget(panel)
             self.panels.append(panel)
-        self._groups = []
-        self._tie_pending = False
-        self._refresh()
 
     def response_ids(self) -> list[str]:
         return [rid for rid, _l, _t in self._responses]

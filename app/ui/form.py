@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QFrame, QGroupBox, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
-from app.ui.questions import ITEM_SIDE_TYPES, SYNTHETIC_CHECK, make_editor
+from app.ui.questions import ITEM_SIDE_TYPES, SYNTHETIC_CHECK, make_editor, span_targets
 from app.ui.undo import SetAnswer
 from app.workflow.tasks import Task
 from widgets.conversation import ConversationView
@@ -48,21 +48,50 @@ class TaskForm(QWidget):
         self.splitter.setStretchFactor(1, 2)
         self.conversation: ConversationView | None = None
         self.find_bar: FindBar | None = None
+        self._current_shape: tuple | None = None
 
     # --- building -----------------------------------------------------------------
 
     def show_task(self, questions: list[dict[str, Any]], task: Task, responses_layout: str = "side") -> None:
+        """Show a task; when it has the same shape as the last one, only the data changes."""
         self.task = task
-        self._responses_layout = responses_layout
-        self.questions = list(questions)
-        if task.provenance.get("synthetic"):
-            self.questions.append(SYNTHETIC_CHECK)
-        self.editors.clear()
-        self.groups.clear()
-        self._build_item_side(task)
-        self._build_question_side(task)
+        shape = self._shape(questions, task, responses_layout)
+        if shape == self._current_shape:
+            self._refresh_content(task)
+        else:
+            self._current_shape = shape
+            self._responses_layout = responses_layout
+            self.questions = list(questions)
+            if task.provenance.get("synthetic"):
+                self.questions.append(SYNTHETIC_CHECK)
+            self.editors.clear()
+            self.groups.clear()
+            self._build_item_side(task)
+            self._build_question_side(task)
         for name, editor in self.editors.items():
             editor.set_value(task.values.get(name))
+
+    @staticmethod
+    def _shape(questions: list[dict[str, Any]], task: Task, responses_layout: str) -> tuple:
+        """What decides the form's widgets: rebuilding them is the slow part of a task switch."""
+        targets = tuple(
+            target for q in questions if q["type"] == "spans" for target, _title, _text in span_targets(q, task.content)
+        )
+        return (
+            tuple(q["name"] for q in questions), len(task.content.get("responses", ())), targets,
+            bool(task.provenance.get("synthetic")), task.provenance.get("generator"), responses_layout,
+        )
+
+    def _refresh_content(self, task: Task) -> None:
+        self.conversation.set_messages(self._shown_messages(task))
+        if self.find_bar is not None:
+            self.find_bar.dismiss()
+        for question in self.questions:
+            editor = self.editors[question["name"]]
+            if question["type"] == "ranking":
+                editor.set_responses([(r["id"], str(i + 1), r["content"]) for i, r in enumerate(task.content.get("responses", ()))])
+            elif question["type"] == "spans":
+                editor.set_content(question, task.content)
 
     def _build_item_side(self, task: Task) -> None:
         old = self._item_side

@@ -62,6 +62,11 @@ class SpansAnswer(QWidget):
             self._views[target] = view
             tabs.addTab(view, title)
 
+    def set_content(self, question: dict[str, Any], content: dict[str, Any]) -> None:
+        """The next item, with the same targets: new texts in the same views."""
+        for target, _title, text in span_targets(question, content):
+            self._views[target].set_text(target, text)
+
     def value(self) -> list[dict[str, Any]]:
         return list(self._spans)
 
