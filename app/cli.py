@@ -16,7 +16,9 @@ from rich.table import Table
 
 from app.commands import COMMAND_GROUPS
 from app.commands.common import CommandError, console, open_workspace, out, print_json, progress_bar
-from app.workflow import demo, stats
+from app.commands.prepare import clean_config, summary_line
+from app.commands.team import acting_user, add_acting_user  # `stats` lives in the team group
+from app.workflow import demo
 from app.workflow.export import FORMATS as EXPORT_FORMATS, ExportError, export, write_package
 from app.workflow.importer import ImportFailed, import_files, write_skip_report
 from app.workflow.projects import ProjectError, TEMPLATE_NAMES, create_project, get_project, guidelines, list_projects, publish_guidelines
@@ -82,9 +84,10 @@ def cmd_guidelines(args: argparse.Namespace) -> None:
 
 def cmd_import(args: argparse.Namespace) -> None:
     ws = open_workspace(args)
-    with progress_bar("reading", not args.json) as progress:
+    clean = clean_config(args.clean_config) if args.clean or args.clean_config else None
+    with progress_bar("reading" if clean is None else "reading and cleaning", not args.json) as progress:
         try:
-            report = import_files(ws, args.project, args.files, args.format, args.skip_invalid, args.annotator, progress)
+            report = import_files(ws, args.project, args.files, args.format, args.skip_invalid, args.annotator, progress, clean)
         except ImportFailed as exc:
             raise CommandError(str(exc)) from None
     if report.skipped:
@@ -98,18 +101,22 @@ def cmd_import(args: argparse.Namespace) -> None:
             f"imported {report.imported} item(s) and {report.annotations} annotation(s) into {args.project}"
             f" ({report.unchanged} already there, {len(report.skipped)} skipped, {report.read} rows read)"
         )
+        if report.cleaning is not None:
+            console.print(summary_line(report.cleaning), markup=False, highlight=False)
 
 
 def cmd_export(args: argparse.Namespace) -> None:
     ws = open_workspace(args)
+    actor = acting_user(ws, args)
     with progress_bar("exporting", not args.json) as progress:
         if args.package:
             views = [args.format] if args.format != "records" else []
             manifest = write_package(ws, args.project, Path(args.package), views + (args.views or []), args.include,
-                                     args.pairing, args.parquet, progress)
+                                     args.pairing, args.parquet, progress, actor=actor)
             result: dict[str, Any] = {"package": args.package, "files": len(manifest["files"]), "counts": manifest["counts"]}
         else:
-            summary = export(ws, args.project, args.format, Path(args.out) if args.out else None, args.include, args.pairing, progress)
+            summary = export(ws, args.project, args.format, Path(args.out) if args.out else None, args.include, args.pairing,
+                             progress, actor=actor)
             result = summary.to_dict()
     if args.json:
         print_json(result)
@@ -117,21 +124,6 @@ def cmd_export(args: argparse.Namespace) -> None:
         console.print(f"wrote package {args.package}: {result['files']} files, {result['counts']}")
     else:
         console.print(f"wrote {result['rows']} {args.format} row(s) from {result['records']} record(s) to {', '.join(result['files'])}")
-
-
-def cmd_stats(args: argparse.Namespace) -> None:
-    figures = stats.project_stats(open_workspace(args), args.project)
-    if args.json:
-        print_json(figures)
-        return
-    out.print(f"[bold]{args.project}[/bold]: {figures['items']} items, {figures['annotated']} annotated, "
-              f"{figures['submissions']} submissions, {figures['drafts']} drafts")
-    table = Table("annotator", "submitted", "active hours", "s / task")
-    for row in figures["annotators"]:
-        table.add_row(row["annotator"], str(row["submitted"]), f"{row['active_seconds'] / 3600:.2f}", f"{row['seconds_per_task']:.1f}")
-    out.print(table)
-    for name, counts in figures["labels"].items():
-        out.print(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -195,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-invalid", action="store_true", help="import the valid rows and report the rest")
     p.add_argument("--report", help="where to write the report of skipped rows (default import-skipped.json)")
     p.add_argument("--annotator", default="imported", help="annotator name for answers that carry none")
+    p.add_argument("--clean", action="store_true", help="clean the rows before they are stored (see `labeldesk clean`)")
+    p.add_argument("--clean-config", metavar="FILE.yaml", help="cleaning configuration (implies --clean)")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("export", parents=[common], help="export records, training views or a dataset package")
@@ -206,11 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--parquet", action="store_true", help="also write data/records.parquet in the package")
     p.add_argument("--include", default="all", choices=("all", "annotated", "accepted"))
     p.add_argument("--pairing", default="all", choices=PAIRINGS, help="DPO pairs: every pair a ranking implies, or best vs rest")
+    add_acting_user(p)
     p.set_defaults(func=cmd_export)
-
-    p = sub.add_parser("stats", parents=[common], help="progress and per-annotator figures")
-    p.add_argument("--project", required=True)
-    p.set_defaults(func=cmd_stats)
 
     p = sub.add_parser("demo", parents=[common], help="create a demo workspace (default ~/LabelDesk/demo) and open it")
     p.add_argument("--no-gui", action="store_true", help="only create the workspace")

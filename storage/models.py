@@ -168,6 +168,9 @@ class Annotation(Base):
     guideline_version: Mapped[int | None] = mapped_column(Integer)
     active_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     source: Mapped[str] = mapped_column(String(200), default="app")
+    # Counts submissions: a review judges one revision, so an edit or a rework after it
+    # is never mistaken for the reviewed answer.
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -175,14 +178,45 @@ class Annotation(Base):
 
 class Review(Base):
     __tablename__ = "reviews"
-    __table_args__ = (Index("ix_reviews_annotation", "annotation_id", "level"),)
+    __table_args__ = (
+        Index("ix_reviews_annotation", "annotation_id", "level"),
+        # One decision per level per submitted revision, whatever two reviewers do at once.
+        # An index rather than a table constraint: SQLite adds it without rebuilding the table.
+        Index("ix_reviews_decided_once", "annotation_id", "level", "revision", unique=True),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"))
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     level: Mapped[int] = mapped_column(Integer, default=1)
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     decision: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text, default="")
     correction: Mapped[dict | None] = mapped_column(Document)
+    # {question: {"from": original, "to": corrected}} for the questions a correction changed.
+    changes: Mapped[dict | None] = mapped_column(Document)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReviewClaim(Base):
+    """A reviewer working on a submission at one level; expires so abandoned claims return."""
+
+    __tablename__ = "review_claims"
+    annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"), primary_key=True)
+    level: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Adjudication(Base):
+    """A lead's decision on an item whose annotators disagreed; it overrides their consensus."""
+
+    __tablename__ = "adjudications"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    values: Mapped[dict] = mapped_column(Document)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    agreement: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -5,4 +5,6 @@ A group is a module with `register(subparsers, common_parser)`; list it here.
 
 from __future__ import annotations
 
-COMMAND_GROUPS: tuple = ()
+from app.commands import prepare, team
+
+COMMAND_GROUPS: tuple = (team.register, prepare.register)

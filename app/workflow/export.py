@@ -19,8 +19,9 @@ from typing import Any
 
 import orjson
 
+from app.workflow.permissions import Actor, require
 from app.workflow.projects import ProjectInfo, get_project, guidelines
-from app.workflow.records import iter_records
+from app.workflow.records import below_threshold_policy, iter_built, iter_records, threshold_of
 from storage.db import Workspace
 from storage.files import atomic_path, atomic_write_bytes, atomic_writer
 from storage.formats import labelstudio, parquet
@@ -122,10 +123,17 @@ def default_name(fmt: str) -> str:
     return {"records": "records.jsonl", "labelstudio": "labelstudio.json"}.get(fmt, f"{fmt}.jsonl")
 
 
+def _may_export(ws: Workspace, actor: Actor) -> None:
+    """Exports hold every annotator's answers: annotators may not make them."""
+    with ws.sessions() as session:
+        require(session, actor, "export")
+
+
 def export(
     ws: Workspace, project_name: str, fmt: str, out: Path | None = None, include: str = "all",
-    pairing: str = "all", progress: Progress | None = None,
+    pairing: str = "all", progress: Progress | None = None, *, actor: Actor,
 ) -> ExportSummary:
+    _may_export(ws, actor)
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
     if pairing not in PAIRINGS:
@@ -202,9 +210,10 @@ def dataset_card(project: ProjectInfo, summaries: list[ExportSummary], guideline
 
 def write_package(
     ws: Workspace, project_name: str, target: Path, views: Iterable[str] = (), include: str = "all",
-    pairing: str = "all", parquet_too: bool = False, progress: Progress | None = None,
+    pairing: str = "all", parquet_too: bool = False, progress: Progress | None = None, *, actor: Actor,
 ) -> dict[str, Any]:
     """Write the dataset package (folder or .zip) of DESIGN.md §2; returns its manifest."""
+    _may_export(ws, actor)
     project = get_project(ws, project_name)
     views = [v for v in views if v != "records"]
     for view in views:
@@ -274,3 +283,76 @@ def _publish(work: Path, target: Path, as_zip: bool) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         work.rename(target)
+
+
+# --- aggregation ------------------------------------------------------------------------
+
+KEPT = ("accepted", "adjudicated")
+
+
+@dataclass(frozen=True)
+class AggregateSummary:
+    """What `aggregate` kept and why the rest was left out."""
+
+    project: str
+    threshold: float | None
+    policy: str  # adjudicate | drop: what happens below the threshold
+    written: int
+    statuses: dict[str, int]  # quality.status -> items
+    methods: dict[str, int]  # quality.method of the written records -> items
+    to_adjudicate: int  # escalated items waiting in the lead's adjudication queue
+    dropped: int  # escalated items left out for good (policy drop)
+    mean_agreement: float | None
+    files: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "project": self.project, "threshold": self.threshold, "policy": self.policy, "written": self.written,
+            "statuses": self.statuses, "methods": self.methods, "to_adjudicate": self.to_adjudicate,
+            "dropped": self.dropped, "mean_agreement": self.mean_agreement, "files": list(self.files),
+        }
+
+
+def aggregate(
+    ws: Workspace, lead: Actor, project_name: str, out: Path | None = None, threshold: float | None = None,
+    keep_unreviewed: bool = False, progress: Progress | None = None,
+) -> AggregateSummary:
+    """One record per item, only the decided ones: accepted or adjudicated (and, when asked,
+    unreviewed single submissions). Items below the agreement threshold are escalated to the
+    adjudication queue or dropped, by the project's `below_threshold`; `threshold` overrides
+    the project's `agreement_threshold` for this run. Without `out` it only counts."""
+    project = get_project(ws, project_name)
+    with ws.sessions() as session:
+        require(session, lead, "aggregate")
+    limit = threshold_of(project, threshold)
+    policy = below_threshold_policy(project)
+    kept = KEPT + (("submitted",) if keep_unreviewed else ())
+    statuses: Counter = Counter()
+    methods: Counter = Counter()
+    agreement: list[float] = []
+    summary = ExportSummary(project=project_name, format="records")
+
+    def decided() -> Iterator[dict[str, Any]]:
+        for built in iter_built(ws, project, limit, annotated_only=True):
+            quality = built.record["quality"]
+            statuses[quality["status"]] += 1
+            if quality["status"] not in kept:
+                continue
+            methods[quality["method"]] += 1
+            if "agreement" in quality:
+                agreement.append(quality["agreement"])
+            yield built.record
+
+    records = _validated(decided(), summary, progress)
+    files: tuple[str, ...] = ()
+    if out is not None:
+        files = tuple(str(p) for p in write_export(records, project, "records", Path(out), summary))
+    else:
+        for _ in records:
+            pass
+    escalated = statuses.get("escalated", 0)
+    return AggregateSummary(
+        project.name, limit, policy, summary.records, dict(statuses), dict(methods),
+        escalated if policy == "adjudicate" else 0, escalated if policy == "drop" else 0,
+        round(sum(agreement) / len(agreement), 6) if agreement else None, files,
+    )
