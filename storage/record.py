@@ -240,6 +240,8 @@ def values_to_answers(questions: list[dict[str, Any]], values: dict[str, Any]) -
             out.setdefault("segments", []).extend(value)
         elif qtype == "safety":
             out["safety"] = value
+        elif qtype == "dialogue":  # the conversation as the annotator edited or continued it
+            out["messages"] = value
         else:
             out.setdefault("labels", {})[name] = value
     return out

@@ -4,7 +4,7 @@
 top, then one block per turn (role + text). Structural changes (add, remove,
 move, role) are reported at once; typing is reported per burst (a 600 ms
 pause or leaving the turn), so the app's undo steps are word bursts, not
-keystrokes. Keys inside a turn: Ctrl+Enter adds a turn after it,
+keystrokes. Keys inside a turn: Alt+Enter adds a turn after it,
 Alt+Up / Alt+Down move it, Ctrl+Shift+Backspace (or Delete) removes it.
 Keys other than role and content that a turn came with (``speaker``,
 ``media``…) are kept.
@@ -247,7 +247,7 @@ class _TurnEditor(QFrame):
         self.role.setToolTip("Role of this turn")
         self.up = self._tool("↑", "Move up (Alt+Up)")
         self.down = self._tool("↓", "Move down (Alt+Down)")
-        self.add = self._tool("+", "Add a turn after this one (Ctrl+Enter)")
+        self.add = self._tool("+", "Add a turn after this one (Alt+Enter)")
         self.remove = self._tool("✕", "Remove this turn (Ctrl+Shift+Backspace)")
         self.text = QPlainTextEdit(self)
         self.text.setPlaceholderText("Message…")
@@ -332,7 +332,7 @@ class ConversationEditor(QWidget):
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setWidget(self.turns_host)
         self.add_button = QPushButton("+ Add turn", self)
-        self.add_button.setToolTip("Add a turn after the current one (Ctrl+Enter in a turn)")
+        self.add_button.setToolTip("Add a turn after the current one (Alt+Enter in a turn)")
         self.add_button.clicked.connect(lambda _c=False: self.add_turn())
         self.empty_hint = QLabel("No turns yet — add one.", self)
         self.empty_hint.setStyleSheet("color: #5f6672;")
@@ -529,7 +529,7 @@ class ConversationEditor(QWidget):
             return lambda: self.move_turn(index, -1)
         if mods == alt and key == Qt.Key.Key_Down:
             return lambda: self.move_turn(index, +1)
-        if mods == ctrl and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+        if mods == alt and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):  # Alt+Enter is the app's submit
             return lambda: self.add_turn(index)
         if mods == ctrl | shift and key in (Qt.Key.Key_Backspace, Qt.Key.Key_Delete):
             return lambda: self.remove_turn(index)
@@ -539,10 +539,10 @@ class ConversationEditor(QWidget):
         etype = event.type()
         if obj is self.system:
             if etype == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
-                if event.modifiers() == Qt.KeyboardModifier.ControlModifier and event.key() in (
+                if event.modifiers() == Qt.KeyboardModifier.AltModifier and event.key() in (
                     Qt.Key.Key_Return, Qt.Key.Key_Enter
                 ):
-                    self.add_turn(-1)  # Ctrl+Enter in the system prompt: a first turn
+                    self.add_turn(-1)  # Alt+Enter in the system prompt: a first turn
                     return True
             return False
         index = self._turn_of(obj)

@@ -82,6 +82,7 @@ class CheatSheet(QDialog):
             ("Choice: pick option n", "1 … 9"),
             ("Ranking: rank responses in order of preference", "response numbers; = ties; Backspace undoes"),
             ("Spans: label the selected text", "label number; N note; S severity; Delete removes"),
+            ("Conversation: add a turn after this one", "Alt+Enter"),
             ("Conversation: move a turn", "Alt+Up / Alt+Down"),
         ]
         table = QTableWidget(len(rows), 2)

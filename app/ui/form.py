@@ -49,6 +49,7 @@ class TaskForm(QWidget):
         self.conversation: ConversationView | None = None
         self.find_bar: FindBar | None = None
         self._current_shape: tuple | None = None
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # a safe place for the focus while editors are rebuilt
 
     # --- building -----------------------------------------------------------------
 
@@ -66,10 +67,21 @@ class TaskForm(QWidget):
                 self.questions.append(SYNTHETIC_CHECK)
             self.editors.clear()
             self.groups.clear()
+            # Move the focus out before the old editors go: a focused child destroyed inside an
+            # editor with an event filter would call back into a half-destroyed Python object.
+            self.setFocus(Qt.FocusReason.OtherFocusReason)
             self._build_item_side(task)
             self._build_question_side(task)
-        for name, editor in self.editors.items():
-            editor.set_value(task.values.get(name))
+        for question in self.questions:
+            self.editors[question["name"]].set_value(self._initial_value(question, task))
+
+    @staticmethod
+    def _initial_value(question: dict[str, Any], task: Task) -> Any:
+        """The stored answer; a dialogue with none starts as the item's conversation."""
+        value = task.values.get(question["name"])
+        if value is None and question["type"] == "dialogue":
+            return [dict(m) for m in task.content.get("messages", ())]
+        return value
 
     @staticmethod
     def _shape(questions: list[dict[str, Any]], task: Task, responses_layout: str) -> tuple:
@@ -132,7 +144,10 @@ class TaskForm(QWidget):
             if question["type"] not in ITEM_SIDE_TYPES:
                 layout.addWidget(self._group(question, task))
         layout.addStretch(1)
+        old = self._question_side.takeWidget()
         self._question_side.setWidget(panel)
+        if old is not None:
+            old.deleteLater()
 
     def _group(self, question: dict[str, Any], task: Task) -> QGroupBox:
         number = len(self.groups) + 1

@@ -18,7 +18,7 @@ from storage.models import KINDS, Annotation, Guideline, Item, Project, User
 # built-in templates that are not named after their kind
 TEMPLATE_KINDS = {"multimodal": "conversation", "queries": "instruction"}
 TEMPLATE_NAMES = (*KINDS, *TEMPLATE_KINDS)
-QUESTION_TYPES = ("text", "choice", "multi_choice", "rating", "ranking", "spans", "segments", "safety")
+QUESTION_TYPES = ("text", "choice", "multi_choice", "rating", "ranking", "spans", "segments", "safety", "dialogue")
 
 
 class ProjectError(ValueError):

@@ -155,9 +155,14 @@ def test_spans_marked_by_keyboard_keep_code_point_offsets(qtbot, ws, tmp_path, w
     start = text.index("Spain")
     highlighter.select_text(start, start + len("Spain"))
     keys(qtbot, win, "2")  # factual-error
-    chord(win, Qt.Key.Key_2)
+    chord(win, Qt.Key.Key_2)  # the dialogue: add an assistant turn after the last one
+    editor = win.form.editors["dialogue"]
+    editor.set_current(editor.turn_count() - 1)
+    chord(win, Qt.Key.Key_Return, Qt.KeyboardModifier.AltModifier)
     QTest.keyClicks(QApplication.focusWidget(), "Madrid is.")
     submit(qtbot, win, "c2")
+    dialogue = stored(ws, "c1").values["dialogue"]
+    assert [m["content"] for m in dialogue] == ["Capital?", text, "Madrid is."]
     spans = stored(ws, "c1").values["errors"]
     assert spans == [{"target": "messages.1", "start": start, "end": start + 5, "label": "factual-error"}]
     assert text[spans[0]["start"]:spans[0]["end"]] == "Spain"

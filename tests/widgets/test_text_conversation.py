@@ -92,7 +92,7 @@ def test_structural_edits_by_keyboard_are_reported_immediately(qtbot):
     seen = record(editor)
     first = editor.turns[0].text
     first.setFocus()
-    QTest.keyClick(first, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # add after turn 1
+    QTest.keyClick(first, Qt.Key.Key_Return, Qt.KeyboardModifier.AltModifier)  # add after turn 1
     assert editor.turn_count() == 3 and editor.current_index() == 1
     assert contents(editor.value())[1:] == [("user", "How tall is the Eiffel Tower? 🇫🇷"), ("assistant", ""),
                                             ("assistant", "About **330 m** including antennas.")]
@@ -154,7 +154,7 @@ def test_system_prompt_typing(qtbot):
     elsewhere.setFocus()
     assert seen == [([], [{"role": "system", "content": "Be brief."}])]
     editor.system.setFocus()
-    QTest.keyClick(editor.system, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClick(editor.system, Qt.Key.Key_Return, Qt.KeyboardModifier.AltModifier)
     assert contents(editor.value()) == [("system", "Be brief."), ("user", "")]
 
 
