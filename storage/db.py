@@ -147,9 +147,31 @@ def upgrade(engine: Engine, location: Location) -> None:
     if current is not None and location.is_sqlite:
         _backup_sqlite(Path(make_url(location.url).database), current)
     cfg = alembic_config(location.url)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        if location.is_sqlite:
+            _set_foreign_keys(conn, False)
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                if location.is_sqlite:
+                    _check_foreign_keys(conn, location)
+        finally:
+            if location.is_sqlite:
+                _set_foreign_keys(conn, True)
+
+
+def _set_foreign_keys(conn, on: bool) -> None:
+    """SQLite batch migrations rebuild tables: with foreign keys on, dropping the old table
+    would cascade into (and delete) the rows that point at it. The PRAGMA only works
+    outside a transaction, so it goes to the driver connection directly."""
+    conn.connection.driver_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+
+
+def _check_foreign_keys(conn, location: Location) -> None:
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        raise WorkspaceError(f"schema upgrade of {location.url} would break {len(broken)} references (first: {broken[0]}); nothing was changed")
 
 
 class Workspace:

@@ -11,8 +11,7 @@ from app.ui.dbworker import DbWorker
 from app.ui.main_window import MainWindow
 from app.ui.settings import Settings
 from app.workflow import demo
-from app.workflow.projects import local_lead
-from app.workflow.tasks import Actor
+from app.workflow.accounts import local_actor
 from storage.db import Workspace, WorkspaceError
 
 DEMO_WORKSPACE = Path.home() / "LabelDesk" / "demo"
@@ -31,12 +30,6 @@ def open_workspace(spec: str | None, settings: Settings) -> Workspace:
     demo.ensure_local_lead(ws)
     demo.populate(ws)
     return ws
-
-
-def local_actor(ws: Workspace) -> Actor:
-    with ws.transaction() as session:
-        user = local_lead(session)
-        return Actor(user.id, user.name, user.role)
 
 
 def build_window(ws: Workspace, settings: Settings) -> MainWindow:

@@ -17,7 +17,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialog
 from sqlalchemy import select
 
-from app.ui.main import build_window, local_actor
+from app.ui.main import build_window
+from app.workflow.accounts import local_actor
 from app.ui.settings import Settings
 from app.workflow.importer import import_files
 from app.workflow.projects import create_project, publish_guidelines
