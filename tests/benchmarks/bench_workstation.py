@@ -25,7 +25,8 @@ from PySide6.QtCore import QEventLoop  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
-from app.ui.main import build_window, local_actor  # noqa: E402
+from app.ui.main import build_window  # noqa: E402
+from app.workflow.accounts import local_actor  # noqa: E402
 from app.ui.settings import Settings  # noqa: E402
 from app.workflow.projects import create_project, get_project  # noqa: E402
 from app.workflow.tasks import acknowledge, next_task, submit  # noqa: E402
