@@ -22,6 +22,7 @@ from app.workflow import demo
 from app.workflow.export import FORMATS as EXPORT_FORMATS, ExportError, export, write_package
 from app.workflow.importer import ImportFailed, import_files, write_skip_report
 from app.workflow.projects import ProjectError, TEMPLATE_NAMES, create_project, get_project, guidelines, list_projects, publish_guidelines
+from media.errors import MediaError
 from storage.db import Workspace, WorkspaceError
 from storage.formats.readers import FORMATS as IMPORT_FORMATS, InputError
 from storage.formats.views import PAIRINGS
@@ -214,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-EXPECTED = (CommandError, WorkspaceError, ProjectError, ExportError, InputError, ValueError, OSError)
+EXPECTED = (CommandError, WorkspaceError, ProjectError, ExportError, InputError, MediaError, ValueError, OSError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

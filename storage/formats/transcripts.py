@@ -27,11 +27,12 @@ import html
 import mimetypes
 import os
 import re
-import secrets
 import xml.etree.ElementTree as etree
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from storage.files import atomic_path
 
 __all__ = ["FORMATS", "Segment", "read_transcript", "sniff_format", "write_transcript"]
 
@@ -75,6 +76,11 @@ def read_transcript(path: str | os.PathLike[str], *, tier: str = DEFAULT_TIER) -
         text = _read_text(path)
         segments = _parse_vtt(path, text, tier) if fmt == "vtt" else _parse_srt(path, text, tier)
     return sorted(segments, key=lambda s: (s.start, s.end, s.tier))
+
+
+def _write_atomically(dst: Path, write: Callable[[Path], None]) -> None:
+    with atomic_path(dst) as tmp:
+        write(tmp)
 
 
 def write_transcript(path: str | os.PathLike[str], segments: Iterable[Segment], format: str | None = None,
@@ -424,17 +430,3 @@ def _line_of(path: Path, needle: str) -> int | str:
     except ValueError:
         pass
     return "?"
-
-
-def _write_atomically(dst: Path, write: Callable[[Path], None]) -> None:
-    """Write beside dst under a temporary name, then rename over dst (never half a file).
-
-    (media/ has the same helper; storage/ may not import media/.)
-    """
-    tmp = dst.with_name(f".{dst.stem}.{secrets.token_hex(6)}.tmp{dst.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, dst)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
