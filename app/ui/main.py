@@ -10,8 +10,10 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from app.ui.dbworker import DbWorker
 from app.ui.main_window import MainWindow
 from app.ui.settings import Settings
+from app.ui.sign_in import sign_in_actor
 from app.workflow import demo
 from app.workflow.accounts import local_actor
+from app.workflow.permissions import Actor
 from storage.db import Workspace, WorkspaceError
 
 DEMO_WORKSPACE = Path.home() / "LabelDesk" / "demo"
@@ -32,8 +34,8 @@ def open_workspace(spec: str | None, settings: Settings) -> Workspace:
     return ws
 
 
-def build_window(ws: Workspace, settings: Settings) -> MainWindow:
-    who = local_actor(ws)
+def build_window(ws: Workspace, settings: Settings, who: Actor | None = None) -> MainWindow:
+    who = who or local_actor(ws)
     worker = DbWorker(ws)
     window = MainWindow(worker, who, settings)
     window.setWindowTitle(f"LabelDesk — {ws.location.folder or ws.location.url} — {who.name}")
@@ -50,7 +52,10 @@ def run(spec: str | None = None) -> int:
     except WorkspaceError as exc:
         QMessageBox.critical(None, "LabelDesk", str(exc))
         return 1
+    who = sign_in_actor(ws, None)
+    if who is None:
+        return 0
     settings.last_workspace = str(ws.location.folder or ws.location.url)
-    window = build_window(ws, settings)
+    window = build_window(ws, settings, who)
     window.show()
     return app.exec()

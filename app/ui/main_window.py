@@ -19,7 +19,9 @@ from PySide6.QtWidgets import (
 from app.ui.activity import ActivityTimer
 from app.ui.dbworker import Change, DbWorker
 from app.ui.dialogs import CheatSheet, FlagDialog, GuidelinesDialog, SettingsDialog, SkipDialog
+from app.ui.dashboard import open_dashboard
 from app.ui.form import TaskForm
+from app.ui.review_panel import open_review
 from app.ui.settings import ACTIONS, Settings
 from app.workflow import authoring, projects, tasks
 from app.workflow.projects import ProjectInfo
@@ -82,6 +84,7 @@ class MainWindow(QMainWindow):
 
         self._build_docks()
         self._build_actions()
+        self._build_team_menu()
         self._build_status()
         worker.failed.connect(self._error)
         worker.changed.connect(self._on_change)
@@ -103,6 +106,36 @@ class MainWindow(QMainWindow):
         self.history_dock.setWidget(self.history_list)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.history_dock)
         self.history_dock.hide()
+
+    def _build_team_menu(self) -> None:
+        """Review and dashboard docks, opened per project from the Team menu."""
+        menu = self.menuBar().addMenu("&Team")
+        review = QAction("&Review queue", self)
+        review.setShortcut(QKeySequence("Ctrl+Shift+R"))
+        review.triggered.connect(lambda: self._open_team_dock("review"))
+        dashboard = QAction("&Dashboard", self)
+        dashboard.setShortcut(QKeySequence("Ctrl+Shift+D"))
+        dashboard.triggered.connect(lambda: self._open_team_dock("dashboard"))
+        for action in (review, dashboard):
+            menu.addAction(action)
+            self.addAction(action)
+        self._team_docks: dict[str, QDockWidget] = {}
+
+    def _open_team_dock(self, kind: str) -> None:
+        if self.project is None:
+            return
+        old = self._team_docks.pop(kind, None)
+        if old is not None:
+            old.close()
+            old.deleteLater()
+        opener = open_review if kind == "review" else open_dashboard
+        dock = QDockWidget(f"{'Review' if kind == 'review' else 'Dashboard'} · {self.project.name}", self)
+        dock.setObjectName(kind)
+        dock.setWidget(opener(dock, self.worker, self.who, self.project.name))
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        self._team_docks[kind] = dock
+        dock.show()
+        dock.raise_()
 
     def _build_actions(self) -> None:
         toolbar = QToolBar("Task")

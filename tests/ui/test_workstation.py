@@ -340,3 +340,13 @@ def test_draft_survives_a_killed_process(ws, tmp_path) -> None:
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     task = next_task(ws, local_actor(ws), name)
     assert task.uid == "i1" and task.values == {"quality": 3, "reference": "half-written"}
+
+
+def test_team_menu_opens_review_and_dashboard_docks(qtbot, ws, tmp_path, window_for) -> None:
+    name = project(ws, tmp_path, "ins", "instruction", [{"id": "i1", "instruction": "a"}])
+    win = window_for(name)
+    chord(win, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    chord(win, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert set(win._team_docks) == {"review", "dashboard"}
+    assert all(dock.isVisible() and dock.widget() is not None for dock in win._team_docks.values())
+    qtbot.waitUntil(lambda: not win.worker.busy, timeout=5000)
