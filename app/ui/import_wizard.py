@@ -18,11 +18,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+
 from PySide6.QtCore import QThread, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QProgressBar,
     QPushButton, QVBoxLayout, QWidget, QWizard, QWizardPage,
 )
+from shiboken6 import isValid
 
 from app.ui.dbworker import Change, DbWorker
 from app.workflow.clean import CleanCancelled, CleanConfig
@@ -51,14 +53,25 @@ def preview_markdown(prepared: PreparedImport) -> str:
     if prepared.cleaning is not None:
         text = prepared.cleaning.to_markdown()
     else:
-        text = f"# Import preview — project `{prepared.project.name}`\n\nCleaning is off: the rows are stored as read.\n"
-    text += f"\n## Rows\n\n{prepared.read} row(s) read, {len(prepared.pending)} item(s) ready to import.\n"
+        text = f"# Import preview — project {prepared.project.name}\n\nCleaning is off: the rows are stored as read.\n"
     if prepared.skipped:
         text += f"\n## Rows that will not be imported ({len(prepared.skipped)})\n\n"
-        text += "".join(f"- `{e.location}` {e.field + ': ' if e.field else ''}{e.reason}\n" for e in prepared.skipped[:SKIPPED_SHOWN])
+        text += "".join(f"- `{e.location}` {e.field + ': ' if e.field else ''}{e.reason}\n"
+                        for e in prepared.skipped[:SKIPPED_SHOWN])
         if len(prepared.skipped) > SKIPPED_SHOWN:
             text += f"- … and {len(prepared.skipped) - SKIPPED_SHOWN} more\n"
     return text
+
+
+def ready_text(prepared: PreparedImport) -> str:
+    """One line above the report: what Import will store."""
+    text = f"{prepared.read} row(s) read, {len(prepared.pending)} item(s) ready to import"
+    if prepared.skipped:
+        text += f", {len(prepared.skipped)} row(s) left out"
+    if prepared.cleaning is not None:
+        d = prepared.cleaning.decisions()
+        text += f"; cleaning: {d['changed']} changed, {d['removed']} removed, {d['review']} held for review"
+    return text + "."
 
 
 class PrepareThread(QThread):
@@ -69,7 +82,8 @@ class PrepareThread(QThread):
     failed = Signal(str)
     cancelled = Signal()
 
-    def __init__(self, choice: ImportChoice, project: ProjectInfo, references: Sequence[Reference], parent: QWidget | None = None):
+    def __init__(self, choice: ImportChoice, project: ProjectInfo, references: Sequence[Reference],
+                 parent: QWidget | None = None):
         super().__init__(parent)
         self.choice = choice
         self.project = project
@@ -212,6 +226,7 @@ class ReportPage(QWizardPage):
         self.setCommitPage(True)
         self.setButtonText(QWizard.WizardButton.CommitButton, "Import")
         self.stage = QLabel()
+        self.stage.setWordWrap(True)
         self.bar = QProgressBar()
         self.stop = QPushButton("Cancel reading")
         self.stop.clicked.connect(self._cancel)
@@ -237,14 +252,16 @@ class ReportPage(QWizardPage):
         self.report.set_plain_text("")
         choice = self.source.choice()
         self._show_stage("loading", 0, -1)
-        self.stop.setEnabled(True)
+        self.bar.show()
+        self.stop.show()
         self.worker.submit(import_context, choice.project, choice.clean,
                            done=lambda ctx: self._start(choice, *ctx), error=self._failed_exc)
         self.completeChanged.emit()
 
     def _start(self, choice: ImportChoice, project: ProjectInfo, references: list[Reference]) -> None:
-        if self.wizard() is None or self.wizard().currentPage() is not self:
-            return  # the user went back while the database thread was busy
+        # the wizard may have been closed, or the user went back, while the database thread worked
+        if not isValid(self) or self.wizard() is None or self.wizard().currentPage() is not self:
+            return
         thread = PrepareThread(choice, project, references, self)
         thread.progressed.connect(self._show_stage)
         thread.prepared.connect(self._prepared)
@@ -263,12 +280,13 @@ class ReportPage(QWizardPage):
 
     def _prepared(self, prepared: PreparedImport) -> None:
         self.prepared = prepared
-        self._finish_progress("Read and cleaned: nothing is written until you press Import.")
+        self._finish_progress(f"<b>{ready_text(prepared)}</b><br>Nothing is written until you press Import.")
         self.report.set_markdown(preview_markdown(prepared))
         self.completeChanged.emit()
 
     def _failed_exc(self, exc: Exception) -> None:
-        self._failed(str(exc))
+        if isValid(self):
+            self._failed(str(exc))
 
     def _failed(self, message: str) -> None:
         self._finish_progress("Nothing will be imported.")
@@ -277,9 +295,8 @@ class ReportPage(QWizardPage):
 
     def _finish_progress(self, text: str) -> None:
         self.stage.setText(text)
-        self.bar.setRange(0, 1)
-        self.bar.setValue(1)
-        self.stop.setEnabled(False)
+        self.bar.hide()
+        self.stop.hide()
 
     def _cancel(self) -> None:
         if self._thread is not None:
@@ -312,6 +329,7 @@ class ReportPage(QWizardPage):
         self._committing = True
         self.stage.setText(STAGES["write"] + "…")
         self.bar.setRange(0, 0)
+        self.bar.show()
         self.completeChanged.emit()
         self.worker.submit(commit_import, self.prepared, done=self._committed, error=self._commit_failed, change=Change("items"))
         return False  # the wizard moves on when the database thread is done
@@ -361,6 +379,7 @@ class ImportWizard(QWizard):
         super().__init__(parent)
         self.setWindowTitle("Import data")
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
+        self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage)  # the import is done: nothing to cancel
         self.resize(900, 680)
         self.source = SourcePage(project_names)
         self.report_page = ReportPage(worker, self.source)

@@ -6,6 +6,8 @@ changes only), so the form can put each change on the undo stack the same way.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -122,6 +124,15 @@ class SafetyAnswer(QWidget):
         self.edited.emit(old, self._value)
 
 
+MEDIA_ROOT: Path | None = None  # the workspace media folder; segments questions need it
+
+
+def set_media_root(path: str | os.PathLike[str] | None) -> None:
+    """Where the media of multimodal items live (`<sha256>.<ext>` files); the window calls this at start."""
+    global MEDIA_ROOT
+    MEDIA_ROOT = Path(path) if path is not None else None
+
+
 class Placeholder(QLabel):
     """A question answered elsewhere (time segments live in the media panes)."""
 
@@ -160,6 +171,13 @@ def make_editor(question: dict[str, Any], task: Task, responses_layout: str) -> 
         editor = SafetyAnswer(question)
     elif qtype == "dialogue":
         editor = ConversationEditor()
-    else:  # segments: labeled on the timeline of the media panes
+    elif qtype == "segments" and MEDIA_ROOT is not None:
+        # The media pane is both this question's editor and the synchronized audio/video view.
+        # Imported here: text-only projects never load the decoders and QtMultimedia.
+        from app.ui.media_pane import MediaPane
+
+        editor = MediaPane(question, MEDIA_ROOT)
+        editor.set_task(task)
+    else:  # segments before the window said where the media live (set_media_root)
         editor = Placeholder("Label time segments in the media panes (waveform and video timeline).")
     return editor

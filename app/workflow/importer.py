@@ -3,15 +3,23 @@
 Rows are read and validated first; only when every row is good (or `skip_invalid`
 is set) are items and annotations written, with Core bulk inserts, in a single
 transaction. Re-importing the same file changes nothing: ids are stable and an item
-whose id and content are already stored is left alone.
+whose id and content are already stored is left alone (also when cleaning changed the
+stored content: its provenance keeps the hash of the content it came in with).
+
+Two steps, so a window can show what will happen before anything is written:
+`prepare_import` reads, validates and (with a cleaning configuration) cleans the rows
+against the workspace's other texts — no database; `commit_import` writes them.
+`import_files` is the two in a row. With cleaning, bytes that are not valid in a file's
+encoding are read as U+FFFD and reported per item instead of refusing the file, and
+items cleaning removes or holds are stored with status `removed` / `review`.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -20,6 +28,12 @@ import orjson
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from app.workflow.clean import CleanConfig
+from app.workflow.clean import CleanCancelled
+from app.workflow.prepare import (
+    STATUS_OF, Answer, Cancel, PrepareOutcome, Reference, StageProgress, clean_on_import, has_nul, is_cancelled,
+    load_references,
+)
 from app.workflow.projects import ProjectInfo, get_project
 from storage.db import Workspace
 from storage.files import atomic_write_bytes
@@ -50,13 +64,17 @@ class ImportReport:
     unchanged: int = 0
     annotations: int = 0
     skipped: list[InputError] = field(default_factory=list)
+    cleaning: PrepareOutcome | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "project": self.project, "files": self.files, "read": self.read, "imported": self.imported,
             "unchanged": self.unchanged, "annotations": self.annotations,
             "skipped": [{"location": e.location, "field": e.field, "reason": e.reason} for e in self.skipped],
         }
+        if self.cleaning is not None:
+            out["clean"] = self.cleaning.to_dict()
+        return out
 
 
 @dataclass(frozen=True)
@@ -71,6 +89,20 @@ class _Pending:
     meta: dict[str, Any]
     annotations: list[dict[str, Any]]
     location: str
+    status: str = "open"
+
+
+@dataclass(frozen=True)
+class PreparedImport:
+    """Rows read, validated and cleaned, not yet written: what a window shows before "Import"."""
+
+    project: ProjectInfo
+    files: list[str]
+    pending: list[_Pending]
+    skipped: list[InputError]
+    read: int
+    skip_invalid: bool
+    cleaning: PrepareOutcome | None = None
 
 
 def _annotation_entries(record: dict[str, Any], questions: list[dict[str, Any]], annotator: str) -> list[dict[str, Any]]:
@@ -93,9 +125,13 @@ def _pending(row: Row, questions: list[dict[str, Any]], annotator: str) -> _Pend
 
 
 def read_rows(
-    paths: Iterable[str | os.PathLike], fmt: str, project: ProjectInfo, annotator: str, progress: Progress | None
+    paths: Iterable[str | os.PathLike], fmt: str, project: ProjectInfo, annotator: str, progress: Progress | None,
+    decoding: str = "strict",
 ) -> tuple[list[_Pending], list[InputError], int]:
-    """Read and validate every row of every file; nothing is written here."""
+    """Read and validate every row of every file; nothing is written here.
+
+    `decoding` is what happens to bytes not valid in a file's encoding (readers.read_file `errors`).
+    """
     pending: dict[str, _Pending] = {}
     errors: list[InputError] = []
     read = 0
@@ -107,7 +143,7 @@ def read_rows(
             raise ImportFailed([exc]) from None
         for path in files:
             try:
-                rows = list(read_file(path, fmt, project.kind, questions))
+                rows = list(read_file(path, fmt, project.kind, questions, decoding))
             except InputError as exc:
                 errors.append(exc)
                 continue
@@ -144,31 +180,126 @@ def import_files(
     skip_invalid: bool = False,
     annotator: str = DEFAULT_ANNOTATOR,
     progress: Progress | None = None,
+    clean: CleanConfig | None = None,
 ) -> ImportReport:
+    project, references = import_context(ws, project_name, clean)
+    staged = (lambda _stage, done, total: progress(done, total)) if progress else None
+    prepared = prepare_import(project, paths, fmt, skip_invalid, annotator, clean, references, staged)
+    return commit_import(ws, prepared, progress)
+
+
+def import_context(ws: Workspace, project_name: str, clean: CleanConfig | None) -> tuple[ProjectInfo, list[Reference]]:
+    """What prepare_import needs from the database: the project, and the texts cleaning compares with."""
     project = get_project(ws, project_name)
+    return project, load_references(ws, project, clean, include_own=True) if clean is not None else []
+
+
+def prepare_import(
+    project: ProjectInfo,
+    paths: Iterable[str | os.PathLike],
+    fmt: str = "auto",
+    skip_invalid: bool = False,
+    annotator: str = DEFAULT_ANNOTATOR,
+    clean: CleanConfig | None = None,
+    references: Sequence[Reference] = (),
+    progress: StageProgress | None = None,
+    cancel: Cancel = None,
+) -> PreparedImport:
+    """Read, validate and clean (when `clean` is given) without writing; raises ImportFailed.
+
+    `references` are the texts cleaning compares with (prepare.load_references with
+    include_own: other projects' items and this project's stored ones).
+    """
     paths = list(paths)
-    pending, errors, read = read_rows(paths, fmt, project, annotator, progress)
-    report = ImportReport(project=project_name, files=[str(p) for p in paths], read=read)
+
+    def read_progress(done: int, total: int | None) -> None:
+        if is_cancelled(cancel):
+            raise CleanCancelled()
+        if progress:
+            progress("read", done, total)
+
+    pending, errors, read = read_rows(paths, fmt, project, annotator, read_progress, "strict" if clean is None else "replace")
     if errors and not skip_invalid:
         raise ImportFailed(errors)
-    report.skipped = errors
+    cleaning = None
+    if clean is not None:
+        cleaned, cleaning = clean_on_import(project, pending, clean, references, progress, cancel)
+        pending = [
+            replace(p, content=c.content, digest=c.digest, provenance=c.provenance, status=STATUS_OF.get(c.decision, "open"),
+                    annotations=_with_answers(p.annotations, c.answers))
+            for p, c in zip(pending, cleaned)
+        ]
+    unstorable = [_nul_error(p) for p in pending if _has_nul_anywhere(p)]
+    if unstorable and not skip_invalid:
+        raise ImportFailed(unstorable)
+    if unstorable:
+        bad = {e.location for e in unstorable}
+        pending = [p for p in pending if p.location not in bad]
+    return PreparedImport(project, [str(p) for p in paths], pending, errors + unstorable, read, skip_invalid, cleaning)
+
+
+def _with_answers(annotations: list[dict[str, Any]], moved: Sequence[Answer]) -> list[dict[str, Any]]:
+    """The row's submissions with the values cleaning moved spans in (keyed by position)."""
+    if not moved:
+        return annotations
+    by_index = {a.key: a.values for a in moved}
+    return [{**a, "values": by_index[n]} if n in by_index else a for n, a in enumerate(annotations)]
+
+
+def _has_nul_anywhere(p: _Pending) -> bool:
+    return has_nul((p.content, p.provenance, p.meta, p.annotations))
+
+
+def _nul_error(p: _Pending) -> InputError:
+    return InputError(p.location, "", "contains U+0000 (NUL), which the database cannot store; import with --clean to remove it")
+
+
+def commit_import(ws: Workspace, prepared: PreparedImport, progress: Progress | None = None) -> ImportReport:
+    """Write prepared rows in one transaction; rows whose id is stored with other content are conflicts."""
+    project, pending = prepared.project, prepared.pending
+    report = ImportReport(project=project.name, files=prepared.files, read=prepared.read, skipped=list(prepared.skipped))
     with ws.transaction() as session:
         stored = dict(session.execute(select(Item.uid, Item.content_hash).where(Item.project_id == project.id)).all())
+        known = _known_digests(session, project, stored, pending)
         conflicts = [
             InputError(p.location, "id", f"id {p.uid!r} is stored already with different content")
             for p in pending
-            if p.uid in stored and stored[p.uid] != p.digest
+            if p.uid in stored and p.digest not in known[p.uid]
         ]
-        if conflicts and not skip_invalid:
+        if conflicts and not prepared.skip_invalid:
             raise ImportFailed(conflicts)
         report.skipped += conflicts
         fresh = [p for p in pending if p.uid not in stored]
-        report.unchanged = sum(1 for p in pending if stored.get(p.uid) == p.digest)
+        report.unchanged = sum(1 for p in pending if p.uid in stored and p.digest in known[p.uid])
         report.imported = _insert_items(session, project, fresh)
         report.annotations = _insert_annotations(session, project, pending, stored)
         if progress:
-            progress(read, read)
+            progress(prepared.read, prepared.read)
+    if prepared.cleaning is not None:
+        # what cleaning did to this workspace: rows already stored kept what they had
+        inserted = {p.uid for p in fresh}
+        report.cleaning = replace(
+            prepared.cleaning, applied=True, items=tuple(i for i in prepared.cleaning.items if i.uid in inserted),
+            skipped={"already stored": report.unchanged} if report.unchanged else {},
+        )
     return report
+
+
+def _known_digests(
+    session: Session, project: ProjectInfo, stored: dict[str, str], pending: list[_Pending],
+) -> dict[str, set[str]]:
+    """Per stored id, the contents it stands for: what is stored, and what it was before cleaning."""
+    known = {p.uid: {stored[p.uid]} for p in pending if p.uid in stored}
+    differing = [p.uid for p in pending if p.uid in stored and stored[p.uid] != p.digest]
+    for start in range(0, len(differing), 900):
+        chunk = differing[start : start + 900]
+        for uid, provenance in session.execute(
+            select(Item.uid, Item.provenance).where(Item.project_id == project.id, Item.uid.in_(chunk))
+        ):
+            original = (provenance or {}).get("original_hash")
+            if original:
+                known[uid].add(original)
+    return known
 
 
 def _insert_items(session: Session, project: ProjectInfo, items: list[_Pending]) -> int:
@@ -176,7 +307,7 @@ def _insert_items(session: Session, project: ProjectInfo, items: list[_Pending])
     rows = [
         {
             "project_id": project.id, "uid": p.uid, "kind": p.kind, "content": p.content, "content_hash": p.digest,
-            "provenance": p.provenance, "meta": p.meta, "status": "open", "priority": 0, "assigned_count": 0,
+            "provenance": p.provenance, "meta": p.meta, "status": p.status, "priority": 0, "assigned_count": 0,
             "created_at": now,
         }
         for p in items

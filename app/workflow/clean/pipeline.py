@@ -45,9 +45,11 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from difflib import SequenceMatcher
@@ -416,7 +418,11 @@ class _Processor:
             a_start, a_end = fd.start + shift, fd.start + shift + len(self.pii.placeholder(fd))
         else:
             a_start, a_end = fd.start + shift, fd.end + shift
-        shown = before if self.show_pii else before[:fd.start] + mask(fd.value) + before[fd.end:]
+        shown = before
+        if not self.show_pii:
+            # every finding, not only this one: the snippet around it may hold others
+            for g in sorted(findings, key=lambda g: g.start, reverse=True):
+                shown = shown[:g.start] + mask(g.value) + shown[g.end:]
         b_end = fd.start + (len(fd.value) if self.show_pii else len(mask(fd.value)))
         out = {"before": snippet(shown, fd.start, b_end, self.width)}
         if after is not before:
@@ -593,6 +599,25 @@ class _InlineRunner:
         self.q.clear()
 
 
+@contextmanager
+def _children_without_sigint() -> Iterator[None]:
+    """Processes started in this block never see SIGINT: it is blocked, and they inherit the mask.
+
+    A terminal's Ctrl+C reaches the whole process group: without this each worker would
+    die with a KeyboardInterrupt traceback. The parent alone handles it and cancels the
+    pool (``run_pipeline`` closes it on any exception). Blocked, not ignored: a Ctrl+C
+    during the block is delivered to the parent when it ends, never lost.
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # not POSIX
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 class _PoolRunner:
     def __init__(self, cfg: CleanConfig, workers: int):
         self.cfg = cfg
@@ -610,7 +635,8 @@ class _PoolRunner:
             self.q.append((None, method, args))
             return
         try:
-            fut = self.ex.submit(_in_worker, method, *args)
+            with _children_without_sigint():  # the pool starts its workers on submit
+                fut = self.ex.submit(_in_worker, method, *args)
         except Exception as exc:  # pool broken: carry on in-process
             self._broken(exc)
             fut = None
