@@ -104,6 +104,8 @@ class TaskForm(QWidget):
                 editor.set_responses([(r["id"], str(i + 1), r["content"]) for i, r in enumerate(task.content.get("responses", ()))])
             elif question["type"] == "spans":
                 editor.set_content(question, task.content)
+            elif question["type"] == "segments":
+                editor.set_task(task)
 
     def _build_item_side(self, task: Task) -> None:
         old = self._item_side

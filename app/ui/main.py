@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.ui.dbworker import DbWorker
 from app.ui.main_window import MainWindow
+from app.ui.questions import set_media_root
 from app.ui.settings import Settings
 from app.ui.sign_in import sign_in_actor
 from app.workflow import demo
@@ -36,6 +37,7 @@ def open_workspace(spec: str | None, settings: Settings) -> Workspace:
 
 def build_window(ws: Workspace, settings: Settings, who: Actor | None = None) -> MainWindow:
     who = who or local_actor(ws)
+    set_media_root(ws.media_root)
     worker = DbWorker(ws)
     window = MainWindow(worker, who, settings)
     window.setWindowTitle(f"LabelDesk — {ws.location.folder or ws.location.url} — {who.name}")

@@ -24,7 +24,7 @@ SAFETY_VERDICTS = ["safe", "unsafe", "borderline"]
 DEFAULT_BEHAVIORS = ["comply", "refuse", "safe-complete"]
 SYNTHETIC_CHECK = {"name": "synthetic_check", "type": "choice", "options": ["accept", "fix", "reject"],
                    "prompt": "This item was written by a model: is it usable as it is?"}
-ITEM_SIDE_TYPES = ("ranking", "spans")  # editors that show the item's texts themselves
+ITEM_SIDE_TYPES = ("ranking", "spans", "segments")  # editors that show the item's texts themselves
 
 
 def span_targets(question: dict[str, Any], content: dict[str, Any]) -> list[tuple[str, str, str]]:

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.workflow.consensus import consensus_values
+from app.workflow.prepare import in_dataset
 from app.workflow.projects import ProjectInfo
 from storage.db import Workspace
 from storage.models import Adjudication, Annotation, Item, Review, User
@@ -271,7 +272,7 @@ def iter_built(ws: Workspace, project: ProjectInfo, threshold: float | None = No
     last_id = 0
     columns = (Item.id, Item.uid, Item.kind, Item.content, Item.provenance, Item.meta, Item.gold)
     while True:
-        query = select(*columns).where(Item.project_id == project.id, Item.id > last_id).order_by(Item.id).limit(BATCH)
+        query = select(*columns).where(Item.project_id == project.id, Item.id > last_id, in_dataset()).order_by(Item.id).limit(BATCH)
         with ws.engine.connect() as conn:
             rows = conn.execute(query).all()
         if not rows:

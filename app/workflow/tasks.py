@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from app.workflow.accounts import normalize_locale
 from app.workflow.permissions import LEAD, Actor, PermissionDenied, require
+from app.workflow.prepare import in_dataset
 from app.workflow.projects import ProjectInfo, get_project
 from storage.db import Workspace
 from storage.models import Annotation, Assignment, Guideline, GuidelineAck, Item, Project, Review, User
@@ -189,7 +190,7 @@ def _candidate_query(
     query = select(Item.id).where(Item.project_id == project.id, ~mine, *filters)
     if gold:
         # gold items are shared by everybody: no overlap status, and no row lock to queue behind
-        return query.where(Item.gold.is_not(None)).order_by(Item.priority, Item.id).limit(1)
+        return query.where(Item.gold.is_not(None), in_dataset()).order_by(Item.priority, Item.id).limit(1)
     query = query.where(Item.status == "open", Item.gold.is_(None)).order_by(Item.priority, Item.id).limit(1)
     if dialect == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Item)

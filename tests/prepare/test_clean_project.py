@@ -99,7 +99,6 @@ def test_held_out_items_are_no_task_and_no_data(workspace: Workspace, tmp_path: 
     assert data == set(items) - held
 
 
-@pytest.mark.xfail(reason="needs `in_dataset()` in records.iter_built's item query (owned by another change)", strict=False)
 def test_export_leaves_held_out_items_out(workspace: Workspace, tmp_path: Path) -> None:
     planted_workspace(workspace, tmp_path)
     clean_project(workspace, "train")
