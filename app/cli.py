@@ -113,7 +113,7 @@ def cmd_export(args: argparse.Namespace) -> None:
         if args.package:
             views = [args.format] if args.format != "records" else []
             manifest = write_package(ws, args.project, Path(args.package), views + (args.views or []), args.include,
-                                     args.pairing, args.parquet, progress, actor=actor)
+                                     args.pairing, args.parquet, progress, actor=actor, clips=args.clips)
             result: dict[str, Any] = {"package": args.package, "files": len(manifest["files"]), "counts": manifest["counts"]}
         else:
             summary = export(ws, args.project, args.format, Path(args.out) if args.out else None, args.include, args.pairing,
@@ -195,10 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", parents=[common], help="export records, training views or a dataset package")
     p.add_argument("--project", required=True)
     p.add_argument("--format", default="records", choices=EXPORT_FORMATS)
-    p.add_argument("--out", help="output file (.jsonl, .json or .parquet)")
+    p.add_argument("--out", help="output file (.jsonl, .json or .parquet); a folder for eaf, textgrid, vtt, srt")
     p.add_argument("--package", metavar="DIR|FILE.zip", help="write a dataset package instead of one file")
     p.add_argument("--views", nargs="*", choices=("sft", "dpo", "safety", "eval"), help="training views to add to the package")
     p.add_argument("--parquet", action="store_true", help="also write data/records.parquet in the package")
+    p.add_argument("--clips", action="store_true", help="package media as clips cut to the labeled ranges, not whole files")
     p.add_argument("--include", default="all", choices=("all", "annotated", "accepted"))
     p.add_argument("--pairing", default="all", choices=PAIRINGS, help="DPO pairs: every pair a ranking implies, or best vs rest")
     add_acting_user(p)

@@ -19,16 +19,19 @@ from typing import Any
 
 import orjson
 
+from app.workflow.media_items import write_transcripts
 from app.workflow.permissions import Actor, require
 from app.workflow.projects import ProjectInfo, get_project, guidelines
 from app.workflow.records import below_threshold_policy, iter_built, iter_records, threshold_of
 from storage.db import Workspace
 from storage.files import atomic_path, atomic_write_bytes, atomic_writer
 from storage.formats import labelstudio, parquet
+from media.clips import cut_clip
+from storage.formats.transcripts import FORMATS as TRANSCRIPT_FORMATS
 from storage.formats.views import PAIRINGS, VIEWS, view_rows
 from storage.record import SCHEMA_ID, countable_labels, validate
 
-FORMATS = ("records", *VIEWS, "labelstudio")
+FORMATS = ("records", *VIEWS, "labelstudio", *TRANSCRIPT_FORMATS)
 Progress = Callable[[int, int | None], None]
 
 
@@ -120,6 +123,8 @@ def write_export(
 
 
 def default_name(fmt: str) -> str:
+    if fmt in TRANSCRIPT_FORMATS:
+        return f"transcripts-{fmt}"
     return {"records": "records.jsonl", "labelstudio": "labelstudio.json"}.get(fmt, f"{fmt}.jsonl")
 
 
@@ -142,6 +147,10 @@ def export(
     out = Path(out) if out else Path(default_name(fmt))
     summary = ExportSummary(project=project_name, format=fmt)
     records = _validated(iter_records(ws, project, include), summary, progress)
+    if fmt in TRANSCRIPT_FORMATS:  # one transcript file per media item, in the folder `out`
+        summary.files = [str(p) for p in write_transcripts(records, fmt, out, ws.media_root)]
+        summary.rows = len(summary.files)
+        return summary
     summary.files = [str(p) for p in write_export(records, project, fmt, out, summary, pairing)]
     if fmt == "records":
         summary.rows = summary.records
@@ -159,8 +168,13 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _copy_media(ws: Workspace, records: list[dict[str, Any]], target: Path) -> list[str]:
-    """Copy every media file the records point at; paths in records become package paths."""
+def _copy_media(ws: Workspace, records: list[dict[str, Any]], target: Path, clips: bool) -> list[str]:
+    """Put the media the records point at in the package: whole files, or clips of the labeled ranges.
+
+    Whole files keep their content-addressed names and the records' paths become package
+    paths. With `clips`, each segment's range is cut to `media/clips/` and listed in the
+    record's `meta.clips` (the record's own media entry then names the source it came from).
+    """
     missing = []
     media_dir = target / "media"
     for record in records:
@@ -170,12 +184,27 @@ def _copy_media(ws: Workspace, records: list[dict[str, Any]], target: Path) -> l
             if not src.exists():
                 missing.append(f"{record['id']}: {ref['id']} ({name})")
                 continue
+            if clips:
+                _cut_clips(record, ref, src, media_dir / "clips")
+                continue
             media_dir.mkdir(exist_ok=True)
             dst = media_dir / name
             if not dst.exists():
                 shutil.copyfile(src, dst)
             ref["path"] = f"media/{name}"
     return missing
+
+
+def _cut_clips(record: dict[str, Any], ref: dict[str, Any], src: Path, clip_dir: Path) -> None:
+    clip_dir.mkdir(parents=True, exist_ok=True)
+    suffix = ".mp4" if ref["type"] == "video" else ".flac"
+    ranges = sorted({(s["start"], s["end"]) for s in record.get("segments", ()) if s["media"] == ref["id"] and s["end"] > s["start"]})
+    listed = record.setdefault("meta", {}).setdefault("clips", [])
+    for start, end in ranges:
+        dst = clip_dir / f"{ref['sha256'][:16]}_{start:.3f}-{end:.3f}{suffix}"
+        clip = cut_clip(src, dst, start, end)
+        listed.append({"media": ref["id"], "start": clip.start, "end": clip.end, "path": f"media/clips/{dst.name}", "sha256": _sha256(dst)})
+    ref.pop("path", None)
 
 
 def dataset_card(project: ProjectInfo, summaries: list[ExportSummary], guideline_version: int, settings: dict[str, Any]) -> str:
@@ -211,6 +240,7 @@ def dataset_card(project: ProjectInfo, summaries: list[ExportSummary], guideline
 def write_package(
     ws: Workspace, project_name: str, target: Path, views: Iterable[str] = (), include: str = "all",
     pairing: str = "all", parquet_too: bool = False, progress: Progress | None = None, *, actor: Actor,
+    clips: bool = False,
 ) -> dict[str, Any]:
     """Write the dataset package (folder or .zip) of DESIGN.md §2; returns its manifest."""
     _may_export(ws, actor)
@@ -220,7 +250,7 @@ def write_package(
         if view not in VIEWS:
             raise ExportError(f"unknown view {view!r}; one of {', '.join(VIEWS)}")
     version, guideline_text = guidelines(ws, project_name)
-    settings = {"include": include, "views": views, "pairing": pairing, "parquet": parquet_too}
+    settings = {"include": include, "views": views, "pairing": pairing, "parquet": parquet_too, "media": "clips" if clips else "files"}
     as_zip = target.suffix.lower() == ".zip"
     work = Path(tempfile.mkdtemp(prefix=".package-", dir=target.parent if target.parent.exists() else None))
     try:
@@ -228,7 +258,7 @@ def write_package(
         data.mkdir()
         summary = ExportSummary(project=project_name, format="records")
         records = list(_validated(iter_records(ws, project, include), summary, progress))
-        missing = _copy_media(ws, records, work)
+        missing = _copy_media(ws, records, work, clips)
         if missing:
             raise ExportError("media files missing from the workspace store: " + "; ".join(missing[:5]))
         summary.files = [str(p.relative_to(work)) for p in write_export(records, project, "records", data / "records.jsonl", summary)]

@@ -34,6 +34,7 @@ from app.workflow.prepare import (
     STATUS_OF, Answer, Cancel, PrepareOutcome, Reference, StageProgress, clean_on_import, has_nul, is_cancelled,
     load_references,
 )
+from app.workflow.media_items import MediaFile, is_media_input, media_rows, store_media
 from app.workflow.projects import ProjectInfo, get_project
 from storage.db import Workspace
 from storage.files import atomic_write_bytes
@@ -103,6 +104,7 @@ class PreparedImport:
     read: int
     skip_invalid: bool
     cleaning: PrepareOutcome | None = None
+    media: dict[str, MediaFile] = field(default_factory=dict)  # files to copy into the store, by sha256
 
 
 def _annotation_entries(record: dict[str, Any], questions: list[dict[str, Any]], annotator: str) -> list[dict[str, Any]]:
@@ -127,18 +129,23 @@ def _pending(row: Row, questions: list[dict[str, Any]], annotator: str) -> _Pend
 def read_rows(
     paths: Iterable[str | os.PathLike], fmt: str, project: ProjectInfo, annotator: str, progress: Progress | None,
     decoding: str = "strict",
-) -> tuple[list[_Pending], list[InputError], int]:
+) -> tuple[list[_Pending], list[InputError], int, dict[str, MediaFile]]:
     """Read and validate every row of every file; nothing is written here.
 
-    `decoding` is what happens to bytes not valid in a file's encoding (readers.read_file `errors`).
+    Media files and folders (with sidecar transcripts) become items too; the files to
+    store come back by sha256. `decoding` is what happens to bytes not valid in a file's
+    encoding (readers.read_file `errors`).
     """
     pending: dict[str, _Pending] = {}
     errors: list[InputError] = []
     read = 0
     questions = list(project.questions)
+    paths = [Path(p) for p in paths]
+    media_rows_, media = media_rows([p for p in paths if is_media_input(p)])
+    read = _collect(media_rows_, questions, annotator, pending, errors, read, progress)
     with tempfile.TemporaryDirectory(prefix="labeldesk-import-") as unpack:
         try:
-            files = input_files(paths, Path(unpack))
+            files = input_files([p for p in paths if not is_media_input(p)], Path(unpack))
         except InputError as exc:
             raise ImportFailed([exc]) from None
         for path in files:
@@ -148,7 +155,7 @@ def read_rows(
                 errors.append(exc)
                 continue
             read = _collect(rows, questions, annotator, pending, errors, read, progress)
-    return list(pending.values()), errors, read
+    return list(pending.values()), errors, read, media
 
 
 def _collect(
@@ -218,7 +225,7 @@ def prepare_import(
         if progress:
             progress("read", done, total)
 
-    pending, errors, read = read_rows(paths, fmt, project, annotator, read_progress, "strict" if clean is None else "replace")
+    pending, errors, read, media = read_rows(paths, fmt, project, annotator, read_progress, "strict" if clean is None else "replace")
     if errors and not skip_invalid:
         raise ImportFailed(errors)
     cleaning = None
@@ -235,7 +242,7 @@ def prepare_import(
     if unstorable:
         bad = {e.location for e in unstorable}
         pending = [p for p in pending if p.location not in bad]
-    return PreparedImport(project, [str(p) for p in paths], pending, errors + unstorable, read, skip_invalid, cleaning)
+    return PreparedImport(project, [str(p) for p in paths], pending, errors + unstorable, read, skip_invalid, cleaning, media)
 
 
 def _with_answers(annotations: list[dict[str, Any]], moved: Sequence[Answer]) -> list[dict[str, Any]]:
@@ -272,6 +279,8 @@ def commit_import(ws: Workspace, prepared: PreparedImport, progress: Progress | 
         fresh = [p for p in pending if p.uid not in stored]
         report.unchanged = sum(1 for p in pending if p.uid in stored and p.digest in known[p.uid])
         report.imported = _insert_items(session, project, fresh)
+        if prepared.media:
+            store_media(session, ws.media_root, prepared.media, project.id)
         report.annotations = _insert_annotations(session, project, pending, stored)
         if progress:
             progress(prepared.read, prepared.read)

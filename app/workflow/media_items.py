@@ -199,6 +199,15 @@ def record_segments(record: dict[str, Any]) -> list[Segment]:
     return sorted(segments, key=lambda s: (s.start, s.end, s.tier))
 
 
+def _for_format(segments: list[Segment], fmt: str) -> list[Segment]:
+    """Subtitles hold one tier of text: the transcript tier (or every texted segment without one)."""
+    if fmt in ("eaf", "textgrid"):
+        return segments
+    texted = [s for s in segments if s.text]
+    transcript = [s for s in texted if s.tier == "transcript"]
+    return transcript or texted
+
+
 def write_transcripts(records: Iterable[dict[str, Any]], fmt: str, out_dir: Path, media_root: Path) -> Iterator[Path]:
     """One transcript file per record that has media, named after the record id."""
     if fmt not in TRANSCRIPT_FORMATS:
@@ -209,5 +218,5 @@ def write_transcripts(records: Iterable[dict[str, Any]], fmt: str, out_dir: Path
             continue
         target = out_dir / f"{record['id']}{EXTENSIONS[fmt]}"
         media_path = media_root / record["media"][0]["path"] if record["media"][0].get("path") else None
-        write_transcript(target, record_segments(record), fmt, media_path=media_path)
+        write_transcript(target, _for_format(record_segments(record), fmt), fmt, media_path=media_path)
         yield target
