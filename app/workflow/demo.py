@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import tempfile
+from fractions import Fraction
 from importlib import resources
 from pathlib import Path
+
+import av
+import numpy as np
+import soundfile as sf
 
 from app.workflow.importer import import_files
 from app.workflow.projects import ProjectError, create_project, local_lead
@@ -17,6 +22,13 @@ DEMO_PROJECTS = (
     ("Demo · safety", "safety", "safety.jsonl"),
     ("Demo · evaluation", "evaluation", "evaluation.jsonl"),
     ("Demo · new queries", "queries", None),
+    ("Demo · multimodal", "multimodal", "media"),
+)
+DEMO_TURNS = (
+    (0.4, 2.6, "spk1", "Hi, thanks for calling. How can I help you today?"),
+    (3.0, 5.4, "spk2", "I'd like to move my appointment to Friday."),
+    (5.8, 8.2, "spk1", "Friday at ten is free. Shall I book it?"),
+    (8.6, 9.8, "spk2", "Yes, please."),
 )
 
 
@@ -37,9 +49,58 @@ def populate(ws: Workspace) -> list[str]:
         made.append(name)
         if data is None:
             continue
+        if data == "media":
+            with tempfile.TemporaryDirectory() as tmp:
+                import_files(ws, name, [write_demo_media(Path(tmp))])
+            continue
         text = resources.files("resources").joinpath("demo", data).read_text(encoding="utf-8")
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / data
             path.write_text(text, encoding="utf-8")
             import_files(ws, name, [path])
     return made
+
+
+def write_demo_media(folder: Path, rate: int = 16000, seconds: float = 10.5) -> Path:
+    """A made-up phone call (speech-like tone bursts per turn, with a WebVTT transcript) and a short video.
+
+    Generated, not shipped or downloaded: two voices as pitched, syllable-modulated
+    tones, so the waveform and the regions have something to show.
+    """
+    t = np.arange(int(seconds * rate)) / rate
+    audio = np.zeros_like(t)
+    rng = np.random.default_rng(7)
+    for start, end, speaker, _text in DEMO_TURNS:
+        inside = (t >= start) & (t < end)
+        pitch = 180.0 if speaker == "spk1" else 120.0
+        syllables = 0.5 + 0.5 * np.sin(2 * np.pi * 4.0 * t[inside]) ** 2
+        voice = np.sin(2 * np.pi * pitch * t[inside]) + 0.3 * np.sin(2 * np.pi * 2.5 * pitch * t[inside])
+        audio[inside] = 0.35 * syllables * voice + 0.02 * rng.standard_normal(inside.sum())
+    sf.write(folder / "call.wav", audio.astype(np.float32), rate)
+    cues = ["WEBVTT", ""]
+    for start, end, speaker, text in DEMO_TURNS:
+        cues += [f"{_vtt_time(start)} --> {_vtt_time(end)}", f"<v {speaker}>{text}", ""]
+    (folder / "call.vtt").write_text("\n".join(cues), encoding="utf-8")
+    _demo_video(folder / "street.mp4")
+    return folder
+
+
+def _vtt_time(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"00:{int(minutes):02d}:{rest:06.3f}"
+
+
+def _demo_video(path: Path, fps: int = 25, seconds: int = 4) -> None:
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
+        stream.time_base = Fraction(1, fps)
+        y, x = np.mgrid[0:180, 0:320]
+        for i in range(fps * seconds):
+            img = np.stack([(x + 4 * i) % 256, (y * 2 + i) % 256, np.full_like(x, (i * 5) % 256)], axis=-1).astype(np.uint8)
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
