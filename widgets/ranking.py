@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from widgets.keys import KeyActions
 from widgets.rating import typed_digit
 from widgets.safe_text import SafeTextBrowser
 
@@ -185,7 +186,7 @@ class _RankList(QListWidget):
         )
 
 
-class RankingWidget(QWidget):
+class RankingWidget(KeyActions, QWidget):
     """Responses side by side or stacked, and their ranking.
 
     ``edited(old, new)``: rankings as ``[{"response": id, "rank": n}]``.
@@ -454,20 +455,6 @@ class RankingWidget(QWidget):
     def _start_tie(self) -> None:
         self._tie_pending = True
         self._refresh()
-
-    def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ShortcutOverride and self._key_action(event) is not None:
-            event.accept()
-            return True
-        return super().event(event)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt API)
-        action = self._key_action(event)
-        if action is None:
-            super().keyPressEvent(event)
-            return
-        action()
-        event.accept()
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
         # a response's text may have the focus (to select and copy): its

@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from widgets.keys import KeyActions
+
 __all__ = ["RatingBar", "ChoiceGroup", "choice_keys", "typed_digit"]
 
 #: key hints for options: 1..9, then letters
@@ -77,7 +79,7 @@ def _paint_focus(widget: QWidget) -> None:
     p.drawRoundedRect(QRectF(widget.rect()).adjusted(1, 1, -1, -1), 5, 5)
 
 
-class RatingBar(QWidget):
+class RatingBar(KeyActions, QWidget):
     """One button per value from ``minimum`` to ``maximum``.
 
     Keys while focused: a digit sets that value; Left/Right (or -/+) step;
@@ -204,20 +206,6 @@ class RatingBar(QWidget):
             return lambda: self._user_set(self._max)
         return None
 
-    def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ShortcutOverride and self._key_action(event) is not None:
-            event.accept()
-            return True
-        return super().event(event)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt API)
-        action = self._key_action(event)
-        if action is None:
-            super().keyPressEvent(event)
-            return
-        action()
-        event.accept()
-
     # --- look -------------------------------------------------------------------------
 
     def _refresh(self) -> None:
@@ -255,7 +243,7 @@ class RatingBar(QWidget):
         self.update()
 
 
-class ChoiceGroup(QWidget):
+class ChoiceGroup(KeyActions, QWidget):
     """Options as radio buttons (single choice) or check boxes (multiple),
     each with a key hint: 1–9, then a–z.
 
@@ -370,20 +358,6 @@ class ChoiceGroup(QWidget):
             option = self._all()[keys.index(key)]
             return lambda: self._choose(option)
         return None
-
-    def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ShortcutOverride and self._key_action(event) is not None:
-            event.accept()
-            return True
-        return super().event(event)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt API)
-        action = self._key_action(event)
-        if action is None:
-            super().keyPressEvent(event)
-            return
-        action()
-        event.accept()
 
     # --- look -------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from app.ui.dbworker import Change, DbWorker
 from app.ui.dialogs import CheatSheet, FlagDialog, GuidelinesDialog, SettingsDialog, SkipDialog
 from app.ui.dashboard import open_dashboard
 from app.ui.form import TaskForm
+from app.ui.import_wizard import open_import_wizard
 from app.ui.review_panel import open_review
 from app.ui.settings import ACTIONS, Settings
 from app.workflow import authoring, projects, tasks
@@ -84,6 +85,7 @@ class MainWindow(QMainWindow):
 
         self._build_docks()
         self._build_actions()
+        self._build_file_menu()
         self._build_team_menu()
         self._build_status()
         worker.failed.connect(self._error)
@@ -106,6 +108,18 @@ class MainWindow(QMainWindow):
         self.history_dock.setWidget(self.history_list)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.history_dock)
         self.history_dock.hide()
+
+    def _build_file_menu(self) -> None:
+        menu = self.menuBar().addMenu("&File")
+        action = QAction("&Import…", self)
+        action.setShortcut(QKeySequence("Ctrl+I"))
+        action.triggered.connect(self.open_import)
+        menu.addAction(action)
+        self.addAction(action)
+
+    def open_import(self) -> None:
+        """Files in, with the cleaning report shown before anything is stored."""
+        open_import_wizard(self, self.worker, sorted(getattr(self, "_projects", {})))
 
     def _build_team_menu(self) -> None:
         """Review and dashboard docks, opened per project from the Team menu."""

@@ -350,3 +350,15 @@ def test_team_menu_opens_review_and_dashboard_docks(qtbot, ws, tmp_path, window_
     assert set(win._team_docks) == {"review", "dashboard"}
     assert all(dock.isVisible() and dock.widget() is not None for dock in win._team_docks.values())
     qtbot.waitUntil(lambda: not win.worker.busy, timeout=5000)
+
+
+def test_file_import_opens_the_wizard(qtbot, ws, tmp_path, window_for) -> None:
+    from app.ui.import_wizard import ImportWizard
+
+    name = project(ws, tmp_path, "ins", "instruction", [{"id": "i1", "instruction": "a"}])
+    win = window_for(name)
+    chord(win, Qt.Key.Key_I)
+    qtbot.waitUntil(lambda: win.findChild(ImportWizard) is not None, timeout=3000)
+    wizard = win.findChild(ImportWizard)
+    assert wizard.isVisible()
+    wizard.reject()
