@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from app.workflow.bulk import paused_gc
 from app.workflow.media_items import write_transcripts
 from app.workflow.permissions import Actor, require
 from app.workflow.projects import ProjectInfo, get_project, guidelines
@@ -147,6 +148,14 @@ def export(
     out = Path(out) if out else Path(default_name(fmt))
     summary = ExportSummary(project=project_name, format=fmt)
     records = _validated(iter_records(ws, project, include), summary, progress)
+    with paused_gc():
+        return _write_summary(ws, project, fmt, out, summary, records, pairing)
+
+
+def _write_summary(
+    ws: Workspace, project: ProjectInfo, fmt: str, out: Path, summary: ExportSummary, records: Iterable[dict[str, Any]],
+    pairing: str,
+) -> ExportSummary:
     if fmt in TRANSCRIPT_FORMATS:  # one transcript file per media item, in the folder `out`
         summary.files = [str(p) for p in write_transcripts(records, fmt, out, ws.media_root)]
         summary.rows = len(summary.files)

@@ -28,6 +28,7 @@ import orjson
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from app.workflow.bulk import paused_gc
 from app.workflow.clean import CleanConfig
 from app.workflow.clean import CleanCancelled
 from app.workflow.prepare import (
@@ -191,8 +192,9 @@ def import_files(
 ) -> ImportReport:
     project, references = import_context(ws, project_name, clean)
     staged = (lambda _stage, done, total: progress(done, total)) if progress else None
-    prepared = prepare_import(project, paths, fmt, skip_invalid, annotator, clean, references, staged)
-    return commit_import(ws, prepared, progress)
+    with paused_gc():
+        prepared = prepare_import(project, paths, fmt, skip_invalid, annotator, clean, references, staged)
+        return commit_import(ws, prepared, progress)
 
 
 def import_context(ws: Workspace, project_name: str, clean: CleanConfig | None) -> tuple[ProjectInfo, list[Reference]]:

@@ -28,6 +28,7 @@ from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from app.workflow.accounts import local_actor  # noqa: E402
 from app.workflow.export import export  # noqa: E402
 from app.workflow.importer import import_files  # noqa: E402
 from app.workflow.projects import create_project, get_project  # noqa: E402
@@ -131,7 +132,7 @@ def bench_export(tmp: Path, n: int) -> None:
     out = tmp / "records.jsonl"
     gc.collect()
     start = time.perf_counter()
-    summary = export(ws, "bench", "records", out)
+    summary = export(ws, "bench", "records", out, actor=local_actor(ws))
     ours = time.perf_counter() - start
     records = list(iter_records(ws, get_project(ws, "bench")))
     gc.collect()
