@@ -77,10 +77,13 @@ class TaskForm(QWidget):
 
     @staticmethod
     def _initial_value(question: dict[str, Any], task: Task) -> Any:
-        """The stored answer; a dialogue with none starts as the item's conversation."""
+        """The stored answer; with none, a dialogue starts as the item's conversation and
+        segments as the imported transcript's."""
         value = task.values.get(question["name"])
         if value is None and question["type"] == "dialogue":
             return [dict(m) for m in task.content.get("messages", ())]
+        if value is None and question["type"] == "segments":
+            return [dict(s) for s in task.meta.get("transcript_segments", ())]
         return value
 
     @staticmethod

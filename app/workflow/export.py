@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from app.workflow.bulk import paused_gc
-from app.workflow.media_items import write_transcripts
+from app.workflow.media_items import labeled_segments, write_transcripts
 from app.workflow.permissions import Actor, require
 from app.workflow.projects import ProjectInfo, get_project, guidelines
 from app.workflow.records import below_threshold_policy, iter_built, iter_records, threshold_of
@@ -207,7 +207,7 @@ def _copy_media(ws: Workspace, records: list[dict[str, Any]], target: Path, clip
 def _cut_clips(record: dict[str, Any], ref: dict[str, Any], src: Path, clip_dir: Path) -> None:
     clip_dir.mkdir(parents=True, exist_ok=True)
     suffix = ".mp4" if ref["type"] == "video" else ".flac"
-    ranges = sorted({(s["start"], s["end"]) for s in record.get("segments", ()) if s["media"] == ref["id"] and s["end"] > s["start"]})
+    ranges = sorted({(s["start"], s["end"]) for s in labeled_segments(record) if s["media"] == ref["id"] and s["end"] > s["start"]})
     listed = record.setdefault("meta", {}).setdefault("clips", [])
     for start, end in ranges:
         dst = clip_dir / f"{ref['sha256'][:16]}_{start:.3f}-{end:.3f}{suffix}"

@@ -2,7 +2,8 @@
 
 A media file becomes a `conversation` record whose `media` names the file by sha256
 and whose turns (`messages`) carry time ranges; a sidecar transcript of the same name
-(.eaf, .TextGrid, .vtt, .srt) gives the turns and the `segments`. Files are copied into
+(.eaf, .TextGrid, .vtt, .srt) gives the turns, and its segments are kept in
+`meta.transcript_segments`: the annotator's segments answer starts from them. Files are copied into
 the workspace's content-addressed media folder when the import commits.
 """
 
@@ -132,7 +133,8 @@ def read_media_item(media: Path, transcript: Path | None) -> tuple[dict[str, Any
         "provenance": {"source": media.name + (f" + {transcript.name}" if transcript else "")},
     }
     if segments:
-        record["segments"] = [_segment_entry(s) for s in segments]
+        # a sidecar transcript is a starting point for the annotator, not a submission
+        record["meta"] = {"transcript_segments": [_segment_entry(s) for s in segments]}
     if not record["messages"]:
         del record["messages"]
     validate(record)
@@ -184,11 +186,16 @@ def store_media(session: Session, media_root: Path, files: dict[str, MediaFile],
 # --- transcripts out --------------------------------------------------------------------
 
 
+def labeled_segments(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The record's segments: the annotators' answer, else the imported transcript's."""
+    return record.get("segments") or record.get("meta", {}).get("transcript_segments", [])
+
+
 def record_segments(record: dict[str, Any]) -> list[Segment]:
     """The segments of a record, plus its turns as a transcript tier when no segment has that tier."""
     segments = [
         Segment(s["start"], s["end"], s.get("tier", "segments"), s.get("label"), s.get("text"))
-        for s in record.get("segments", ())
+        for s in labeled_segments(record)
     ]
     tiers = {s.tier for s in segments}
     if "transcript" not in tiers:

@@ -91,7 +91,9 @@ def test_media_folder_with_sidecars_imports_as_conversation_items(mm: Workspace,
     assert [m["content"] for m in call1["messages"]] == ["Hello there.", "Hi! How are you?"]
     assert call1["messages"][1]["media"] == [{"ref": "m1", "start": 1.5, "end": 2.75}]
     assert call1["messages"][0]["speaker"] == "spk1"
-    assert {(s["tier"], s.get("label")) for s in call1["segments"]} >= {("speaker", "spk1"), ("speaker", "spk2")}
+    imported = call1["meta"]["transcript_segments"]
+    assert {(s["tier"], s.get("label")) for s in imported} >= {("speaker", "spk1"), ("speaker", "spk2")}
+    assert "annotations" not in call1, "a sidecar transcript is a starting point, not a submission"
     assert records["clip.mp4"]["media"][0]["type"] == "video"
 
 

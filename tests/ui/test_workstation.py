@@ -362,3 +362,19 @@ def test_file_import_opens_the_wizard(qtbot, ws, tmp_path, window_for) -> None:
     wizard = win.findChild(ImportWizard)
     assert wizard.isVisible()
     wizard.reject()
+
+
+def test_media_item_with_a_transcript_is_offered_with_its_segments_prefilled(qtbot, ws, tmp_path, window_for) -> None:
+    from app.workflow.demo import DEMO_TURNS, write_demo_media
+
+    folder = tmp_path / "media"
+    folder.mkdir()
+    create_project(ws, "calls", "multimodal")
+    import_files(ws, "calls", [write_demo_media(folder)])
+    acknowledge(ws, local_actor(ws), "calls", 1)
+    win = window_for("calls")
+    segments = win.form.editors["segments"].value()
+    assert sorted((s["start"], s["end"]) for s in segments) == sorted((start, end) for start, end, _spk, _text in DEMO_TURNS)
+    uid = win.task.uid
+    submit(qtbot, win)
+    assert len(stored(ws, uid).values["segments"]) == len(DEMO_TURNS)
