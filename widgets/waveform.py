@@ -728,7 +728,8 @@ class WaveformView(QWidget):
             sb.setPageStep(self._scroll_res)
         else:
             sb.setRange(0, self._scroll_res)
-            sb.setPageStep(max(1, int(self._scroll_res * visible / scrollable)))
+            # a sliver left to scroll (float rounding of a fitted view) must not overflow Qt's int
+            sb.setPageStep(max(1, min(2**30, int(self._scroll_res * visible / scrollable))))
             sb.setSingleStep(max(1, sb.pageStep() // 10))
             sb.setValue(int(round(self._t0 / scrollable * self._scroll_res)))
         sb.blockSignals(False)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QDialog
 from sqlalchemy import select
 
 from app.ui.main import build_window
+from app.ui.media_pane import uninstall_text_guard
 from app.workflow.accounts import local_actor
 from app.ui.settings import Settings
 from app.workflow.importer import import_files
@@ -62,7 +63,8 @@ def window_for(qtbot, ws: Workspace):
         wait_for_task(qtbot, win)
         return win
 
-    return make
+    yield make
+    uninstall_text_guard()  # a media pane installs it app-wide; later tests expect a plain application
 
 
 def wait_for_task(qtbot, win, uid: str | None = None) -> None:
