@@ -8,7 +8,6 @@ folder is a setting shared by the team (a shared path, files named by sha256).
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -233,13 +232,3 @@ class Workspace:
 
     def close(self) -> None:
         self.engine.dispose()
-
-
-def copy_media_into(workspace: Workspace, src: Path, sha256: str) -> Path:
-    """Place a media file in the content-addressed store (no-op when already there)."""
-    target = workspace.media_root / f"{sha256}{src.suffix.lower()}"
-    if not target.exists():
-        tmp = target.with_name(target.name + ".part")
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, target)
-    return target

@@ -79,7 +79,23 @@ def _paint_focus(widget: QWidget) -> None:
     p.drawRoundedRect(QRectF(widget.rect()).adjusted(1, 1, -1, -1), 5, 5)
 
 
-class RatingBar(KeyActions, QWidget):
+class _FocusRing:
+    """Mixin: draw the focus ring (the whole widget takes the keys) and repaint when focus moves."""
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().paintEvent(event)
+        _paint_focus(self)
+
+    def focusInEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().focusInEvent(event)
+        self.update()
+
+    def focusOutEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().focusOutEvent(event)
+        self.update()
+
+
+class RatingBar(_FocusRing, KeyActions, QWidget):
     """One button per value from ``minimum`` to ``maximum``.
 
     Keys while focused: a digit sets that value; Left/Right (or -/+) step;
@@ -230,20 +246,8 @@ class RatingBar(KeyActions, QWidget):
         self.setAccessibleDescription("no rating" if self._value is None else f"rated {self._value}")
         self.update()
 
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        super().paintEvent(event)
-        _paint_focus(self)
 
-    def focusInEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        super().focusInEvent(event)
-        self.update()
-
-    def focusOutEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        super().focusOutEvent(event)
-        self.update()
-
-
-class ChoiceGroup(KeyActions, QWidget):
+class ChoiceGroup(_FocusRing, KeyActions, QWidget):
     """Options as radio buttons (single choice) or check boxes (multiple),
     each with a key hint: 1–9, then a–z.
 
@@ -407,14 +411,3 @@ class ChoiceGroup(KeyActions, QWidget):
             button.setChecked(option in self._chosen)
         self.update()
 
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        super().paintEvent(event)
-        _paint_focus(self)
-
-    def focusInEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        super().focusInEvent(event)
-        self.update()
-
-    def focusOutEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        super().focusOutEvent(event)
-        self.update()
