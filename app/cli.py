@@ -14,18 +14,18 @@ from typing import Any
 
 from rich.table import Table
 
-from app.commands import COMMAND_GROUPS
-from app.commands.common import CommandError, console, open_workspace, out, print_json, progress_bar
-from app.commands.prepare import clean_config, summary_line
-from app.commands.team import acting_user, add_acting_user  # `stats` lives in the team group
-from app.workflow import demo
-from app.workflow.export import FORMATS as EXPORT_FORMATS, ExportError, export, write_package
-from app.workflow.importer import ImportFailed, import_files, write_skip_report
-from app.workflow.projects import ProjectError, TEMPLATE_NAMES, create_project, get_project, guidelines, list_projects, publish_guidelines
-from media.errors import MediaError
-from storage.db import Workspace, WorkspaceError
-from storage.formats.readers import FORMATS as IMPORT_FORMATS, InputError
-from storage.formats.views import PAIRINGS
+from labeldesk.app.commands import COMMAND_GROUPS
+from labeldesk.app.commands.common import CommandError, console, open_workspace, out, print_json, progress_bar
+from labeldesk.app.commands.prepare import clean_config, summary_line
+from labeldesk.app.commands.team import acting_user, add_acting_user  # `stats` lives in the team group
+from labeldesk.app.workflow import demo
+from labeldesk.app.workflow.export import FORMATS as EXPORT_FORMATS, ExportError, export, write_package
+from labeldesk.app.workflow.importer import ImportFailed, import_files, write_skip_report
+from labeldesk.app.workflow.projects import ProjectError, TEMPLATE_NAMES, create_project, get_project, guidelines, list_projects, publish_guidelines
+from labeldesk.media.errors import MediaError
+from labeldesk.storage.db import Workspace, WorkspaceError
+from labeldesk.storage.formats.readers import FORMATS as IMPORT_FORMATS, InputError
+from labeldesk.storage.formats.views import PAIRINGS
 
 # --- commands -------------------------------------------------------------------------
 
@@ -141,7 +141,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def cmd_gui(args: argparse.Namespace) -> None:
-    from app.ui.main import run  # Qt loads only for the window
+    from labeldesk.app.ui.main import run  # Qt loads only for the window
 
     sys.exit(run(args.workspace))
 

@@ -33,7 +33,7 @@ import av
 import numpy as np
 import soundfile as sf
 
-from media.errors import MediaError, Problem, check_file, diagnose, wav_truncation
+from labeldesk.media.errors import MediaError, Problem, check_file, diagnose, wav_truncation
 
 __all__ = [
     "AudioSource",

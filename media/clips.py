@@ -21,11 +21,11 @@ import av
 import numpy as np
 import soundfile as sf
 
-from media.audio import AudioSource, iter_blocks, open_audio
-from media.errors import Cancelled, MediaError, Problem
-from media.files import write_atomically
-from media.probe import probe
-from media.video import build_index, open_video
+from labeldesk.media.audio import AudioSource, iter_blocks, open_audio
+from labeldesk.media.errors import Cancelled, MediaError, Problem
+from labeldesk.media.files import write_atomically
+from labeldesk.media.probe import probe
+from labeldesk.media.video import build_index, open_video
 
 __all__ = ["Clip", "cut_clip"]
 

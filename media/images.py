@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from media.files import write_atomically
+from labeldesk.media.files import write_atomically
 
 
 def write_png(rgb: np.ndarray, path: str | os.PathLike[str]) -> Path:

@@ -21,9 +21,9 @@ import sys
 
 import numpy as np
 
-from media.audio import AudioSource
-from media.errors import MediaError
-from media.peaks import segment_bins
+from labeldesk.media.audio import AudioSource
+from labeldesk.media.errors import MediaError
+from labeldesk.media.peaks import segment_bins
 
 
 def main(argv: list[str]) -> int:

@@ -41,10 +41,10 @@ from pathlib import Path
 
 import numpy as np
 
-from media.audio import AudioSource, iter_blocks, open_audio, read_samples, sample_windows
-from media.errors import Cancelled, MediaError, Problem
-from media.files import write_atomically
-from media.probe import sha256_file
+from labeldesk.media.audio import AudioSource, iter_blocks, open_audio, read_samples, sample_windows
+from labeldesk.media.errors import Cancelled, MediaError, Problem
+from labeldesk.media.files import write_atomically
+from labeldesk.media.probe import sha256_file
 
 __all__ = ["BASE_BIN", "PeakLevel", "PeakPyramid", "build_peaks", "load_cached_peaks"]
 
@@ -369,7 +369,7 @@ def _run_processes(src: AudioSource, ranges, total: int, progress: Progress | No
                 out = os.path.join(tmp, f"part{i}.npy")
                 with open(os.path.join(tmp, f"part{i}.log"), "wb") as log:
                     proc = subprocess.Popen(
-                        [sys.executable, "-m", "media.peak_worker", src.to_json(), str(start),
+                        [sys.executable, "-m", "labeldesk.media.peak_worker", src.to_json(), str(start),
                          str(-1 if stop is None else stop), out],
                         stdout=subprocess.PIPE, stderr=log, env=env)
                 workers.append(_Worker(proc, out, os.path.join(tmp, f"part{i}.log")))

@@ -16,8 +16,8 @@ from typing import Any, Literal
 import av
 import numpy as np
 
-from media.audio import check_complete, open_audio
-from media.errors import MediaError, Problem, check_file, diagnose
+from labeldesk.media.audio import check_complete, open_audio
+from labeldesk.media.errors import MediaError, Problem, check_file, diagnose
 
 __all__ = ["AudioStreamInfo", "MediaInfo", "VideoStreamInfo", "probe", "frame_rotation", "is_variable_rate", "sha256_file"]
 

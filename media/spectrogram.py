@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from media.audio import AudioSource, iter_blocks, open_audio, read_samples, sample_windows
+from labeldesk.media.audio import AudioSource, iter_blocks, open_audio, read_samples, sample_windows
 
 __all__ = ["Spectrogram", "spectrogram"]
 

@@ -13,9 +13,9 @@ import os
 import av
 import numpy as np
 
-from media.errors import MediaError, Problem
-from media.probe import frame_rotation
-from media.video import build_index, open_video
+from labeldesk.media.errors import MediaError, Problem
+from labeldesk.media.probe import frame_rotation
+from labeldesk.media.video import build_index, open_video
 
 __all__ = ["keyframe_thumbnails"]
 

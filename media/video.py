@@ -31,8 +31,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-from media.errors import MediaError, Problem, check_file, diagnose
-from media.probe import frame_rotation, is_variable_rate
+from labeldesk.media.errors import MediaError, Problem, check_file, diagnose
+from labeldesk.media.probe import frame_rotation, is_variable_rate
 
 __all__ = ["VideoFrame", "VideoIndex", "VideoReader", "build_index", "open_video"]
 

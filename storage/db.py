@@ -23,7 +23,7 @@ from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.models import Setting
+from labeldesk.storage.models import Setting
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 DB_FILE = "workspace.db"

@@ -127,7 +127,7 @@ class RecordError(ValueError):
 
 @cache
 def schema() -> dict[str, Any]:
-    text = resources.files("resources").joinpath("schema", "record@1.json").read_text(encoding="utf-8")
+    text = resources.files("labeldesk.resources").joinpath("schema", "record@1.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 

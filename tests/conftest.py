@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from storage.db import Workspace
+from labeldesk.storage.db import Workspace
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

@@ -48,9 +48,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from widgets.safe_text import SafeTextBrowser, style_code_blocks
-from widgets.text_answer import TypingBurst
-from widgets.text_offsets import display_text
+from labeldesk.widgets.safe_text import SafeTextBrowser, style_code_blocks
+from labeldesk.widgets.text_answer import TypingBurst
+from labeldesk.widgets.text_offsets import display_text
 
 __all__ = ["ConversationEditor", "ConversationView", "ROLES", "message_text"]
 

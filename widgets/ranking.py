@@ -36,9 +36,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from widgets.keys import KeyActions
-from widgets.rating import typed_digit
-from widgets.safe_text import SafeTextBrowser
+from labeldesk.widgets.keys import KeyActions
+from labeldesk.widgets.rating import typed_digit
+from labeldesk.widgets.safe_text import SafeTextBrowser
 
 __all__ = ["RankingWidget", "groups_to_value", "value_to_groups"]
 

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from widgets.keys import KeyActions
+from labeldesk.widgets.keys import KeyActions
 
 __all__ = ["RatingBar", "ChoiceGroup", "choice_keys", "typed_digit"]
 

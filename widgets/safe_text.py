@@ -56,7 +56,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from widgets.text_offsets import OffsetMap, display_text, set_selection_layer
+from labeldesk.widgets.text_offsets import OffsetMap, display_text, set_selection_layer
 
 __all__ = [
     "MARKDOWN_LIMIT",

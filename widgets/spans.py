@@ -41,8 +41,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from widgets.rating import typed_digit
-from widgets.text_offsets import OffsetMap, display_text, set_selection_layer
+from labeldesk.widgets.rating import typed_digit
+from labeldesk.widgets.text_offsets import OffsetMap, display_text, set_selection_layer
 
 __all__ = ["SpanHighlighter", "SPAN_COLORS", "span_layers"]
 

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from widgets.safe_text import SafeTextBrowser
+from labeldesk.widgets.safe_text import SafeTextBrowser
 
 __all__ = ["TypingBurst", "TextAnswer", "count_text"]
 

@@ -38,9 +38,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from widgets.regions import IntervalIndex
-from widgets.shortcuts import key_matches, preset
-from widgets.waveform import format_time
+from labeldesk.widgets.regions import IntervalIndex
+from labeldesk.widgets.shortcuts import key_matches, preset
+from labeldesk.widgets.waveform import format_time
 
 __all__ = ["Turn", "TurnModel", "TranscriptView"]
 

@@ -27,9 +27,9 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from widgets.regions import Region, Tier
-from widgets.shortcuts import key_matches, preset
-from widgets.waveform import RegionLanePainter, format_time, image_array
+from labeldesk.widgets.regions import Region, Tier
+from labeldesk.widgets.shortcuts import key_matches, preset
+from labeldesk.widgets.waveform import RegionLanePainter, format_time, image_array
 
 __all__ = ["VideoFrameView", "TimelineStrip", "rgb_to_qimage"]
 

@@ -43,8 +43,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QScrollBar, QSizePolicy, QWidget
 
-from widgets.regions import Region, RegionIndex, Tier
-from widgets.shortcuts import key_matches, preset
+from labeldesk.widgets.regions import Region, RegionIndex, Tier
+from labeldesk.widgets.shortcuts import key_matches, preset
 
 __all__ = [
     "EnvelopeProvider",

@@ -5,6 +5,6 @@ A group is a module with `register(subparsers, common_parser)`; list it here.
 
 from __future__ import annotations
 
-from app.commands import media, prepare, team
+from labeldesk.app.commands import media, prepare, team
 
 COMMAND_GROUPS: tuple = (team.register, prepare.register, media.register)

@@ -12,7 +12,7 @@ import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from storage.db import Workspace
+from labeldesk.storage.db import Workspace
 
 console = Console(stderr=True)
 out = Console()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from app.commands.common import console, out, print_json
-from media.images import write_png
-from media.probe import probe
-from media.video import VideoReader
+from labeldesk.app.commands.common import console, out, print_json
+from labeldesk.media.images import write_png
+from labeldesk.media.probe import probe
+from labeldesk.media.video import VideoReader
 
 
 def cmd_probe(args: argparse.Namespace) -> None:

@@ -18,12 +18,12 @@ from typing import Any
 import orjson
 from rich.table import Table
 
-from app.commands.common import CommandError, console, open_workspace, out, print_json, progress_bar
-from app.workflow import accounts, quality, review, stats, tasks
-from app.workflow.export import aggregate
-from app.workflow.permissions import Actor
-from storage.db import Workspace
-from storage.models import ROLES
+from labeldesk.app.commands.common import CommandError, console, open_workspace, out, print_json, progress_bar
+from labeldesk.app.workflow import accounts, quality, review, stats, tasks
+from labeldesk.app.workflow.export import aggregate
+from labeldesk.app.workflow.permissions import Actor
+from labeldesk.storage.db import Workspace
+from labeldesk.storage.models import ROLES
 
 ENV_PASSWORD = "LABELDESK_PASSWORD"
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import orjson
 
-from widgets.conversation import message_text
-from widgets.ranking import value_to_groups
+from labeldesk.widgets.conversation import message_text
+from labeldesk.widgets.ranking import value_to_groups
 
 NO_ANSWER = "—"
 CELL_LIMIT = 400  # characters of free text in a cell; the tooltip has more

@@ -28,14 +28,14 @@ from PySide6.QtWidgets import (
     QPushButton, QStackedWidget, QTableView, QVBoxLayout, QWidget,
 )
 
-from app.ui.answer_text import duration_text
-from app.ui.dbworker import Change, DbWorker
-from app.ui.guarded import submit_guarded
-from app.workflow import stats
-from app.workflow.permissions import Actor
-from app.workflow.quality import AgreementPoint
-from app.workflow.stats import AnnotatorFigures, TeamFigures
-from storage.db import Workspace
+from labeldesk.app.ui.answer_text import duration_text
+from labeldesk.app.ui.dbworker import Change, DbWorker
+from labeldesk.app.ui.guarded import submit_guarded
+from labeldesk.app.workflow import stats
+from labeldesk.app.workflow.permissions import Actor
+from labeldesk.app.workflow.quality import AgreementPoint
+from labeldesk.app.workflow.stats import AnnotatorFigures, TeamFigures
+from labeldesk.storage.db import Workspace
 
 REFRESH_MS = 800  # coalesce a burst of submissions and reviews into one reload
 SORT_ROLE = Qt.ItemDataRole.UserRole

@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from storage.db import Workspace
+from labeldesk.storage.db import Workspace
 
 Operation = Callable[..., Any]
 Done = Callable[[Any], None]

@@ -7,8 +7,8 @@ from PySide6.QtWidgets import (
     QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from app.ui.settings import ACTIONS, Settings
-from widgets.safe_text import SafeTextBrowser, render_markdown
+from labeldesk.app.ui.settings import ACTIONS, Settings
+from labeldesk.widgets.safe_text import SafeTextBrowser, render_markdown
 
 SKIP_REASONS = (
     "Outside my expertise", "Not in a language I work in", "Content is broken or empty",

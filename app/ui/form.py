@@ -12,11 +12,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QFrame, QGroupBox, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
-from app.ui.questions import ITEM_SIDE_TYPES, SYNTHETIC_CHECK, make_editor, span_targets
-from app.ui.undo import SetAnswer
-from app.workflow.tasks import Task
-from widgets.conversation import ConversationView
-from widgets.safe_text import FindBar, PositionIndicator
+from labeldesk.app.ui.questions import ITEM_SIDE_TYPES, SYNTHETIC_CHECK, make_editor, span_targets
+from labeldesk.app.ui.undo import SetAnswer
+from labeldesk.app.workflow.tasks import Task
+from labeldesk.widgets.conversation import ConversationView
+from labeldesk.widgets.safe_text import FindBar, PositionIndicator
 
 
 def is_empty(value: Any) -> bool:

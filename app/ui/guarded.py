@@ -12,7 +12,7 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QObject
 
-from app.ui.dbworker import Change, DbWorker
+from labeldesk.app.ui.dbworker import Change, DbWorker
 
 
 def while_alive(owner: QObject, fn: Callable[[Any], None]) -> Callable[[Any], None]:

@@ -26,13 +26,13 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from app.ui.dbworker import Change, DbWorker
-from app.workflow.clean import CleanCancelled, CleanConfig
-from app.workflow.importer import ImportReport, PreparedImport, commit_import, import_context, prepare_import
-from app.workflow.prepare import STAGES, Reference
-from app.workflow.projects import ProjectInfo
-from storage.formats.readers import FORMATS
-from widgets.safe_text import SafeTextBrowser
+from labeldesk.app.ui.dbworker import Change, DbWorker
+from labeldesk.app.workflow.clean import CleanCancelled, CleanConfig
+from labeldesk.app.workflow.importer import ImportReport, PreparedImport, commit_import, import_context, prepare_import
+from labeldesk.app.workflow.prepare import STAGES, Reference
+from labeldesk.app.workflow.projects import ProjectInfo
+from labeldesk.storage.formats.readers import FORMATS
+from labeldesk.widgets.safe_text import SafeTextBrowser
 
 SKIPPED_SHOWN = 50  # rows listed on the report page; the rest are counted
 

@@ -7,15 +7,15 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.ui.dbworker import DbWorker
-from app.ui.main_window import MainWindow
-from app.ui.questions import set_media_root
-from app.ui.settings import Settings
-from app.ui.sign_in import sign_in_actor
-from app.workflow import demo
-from app.workflow.accounts import local_actor
-from app.workflow.permissions import Actor
-from storage.db import Workspace, WorkspaceError
+from labeldesk.app.ui.dbworker import DbWorker
+from labeldesk.app.ui.main_window import MainWindow
+from labeldesk.app.ui.questions import set_media_root
+from labeldesk.app.ui.settings import Settings
+from labeldesk.app.ui.sign_in import sign_in_actor
+from labeldesk.app.workflow import demo
+from labeldesk.app.workflow.accounts import local_actor
+from labeldesk.app.workflow.permissions import Actor
+from labeldesk.storage.db import Workspace, WorkspaceError
 
 DEMO_WORKSPACE = Path.home() / "LabelDesk" / "demo"
 

@@ -16,19 +16,19 @@ from PySide6.QtWidgets import (
     QStackedWidget, QToolBar, QWidget,
 )
 
-from app.ui.activity import ActivityTimer
-from app.ui.dbworker import Change, DbWorker
-from app.ui.dialogs import CheatSheet, FlagDialog, GuidelinesDialog, SettingsDialog, SkipDialog
-from app.ui.dashboard import open_dashboard
-from app.ui.form import TaskForm
-from app.ui.import_wizard import open_import_wizard
-from app.ui.review_panel import open_review
-from app.ui.settings import ACTIONS, Settings
-from app.workflow import authoring, projects, tasks
-from app.workflow.projects import ProjectInfo
-from app.workflow.tasks import Actor, GuidelinesChanged, HistoryEntry, Task
-from storage.db import Workspace
-from widgets.safe_text import SafeTextBrowser, render_markdown
+from labeldesk.app.ui.activity import ActivityTimer
+from labeldesk.app.ui.dbworker import Change, DbWorker
+from labeldesk.app.ui.dialogs import CheatSheet, FlagDialog, GuidelinesDialog, SettingsDialog, SkipDialog
+from labeldesk.app.ui.dashboard import open_dashboard
+from labeldesk.app.ui.form import TaskForm
+from labeldesk.app.ui.import_wizard import open_import_wizard
+from labeldesk.app.ui.review_panel import open_review
+from labeldesk.app.ui.settings import ACTIONS, Settings
+from labeldesk.app.workflow import authoring, projects, tasks
+from labeldesk.app.workflow.projects import ProjectInfo
+from labeldesk.app.workflow.tasks import Actor, GuidelinesChanged, HistoryEntry, Task
+from labeldesk.storage.db import Workspace
+from labeldesk.widgets.safe_text import SafeTextBrowser, render_markdown
 
 AUTOSAVE_MS = 400
 

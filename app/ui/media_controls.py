@@ -12,9 +12,9 @@ import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
 
-from widgets.regions import Tier
-from widgets.shortcuts import PRESETS
-from widgets.waveform import format_time
+from labeldesk.widgets.regions import Tier
+from labeldesk.widgets.shortcuts import PRESETS
+from labeldesk.widgets.waveform import format_time
 
 __all__ = ["OptionsBar", "SegmentBar", "TransportBar"]
 

@@ -48,19 +48,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui import segments as seg
-from app.ui.media_controls import OptionsBar, SegmentBar, TransportBar
-from app.ui.media_tracks import AudioTrack, MediaProbe, VideoInfo, VideoTrack, peaks_cache_dir
-from app.ui.playhead import Playhead
-from app.workflow.tasks import Task
-from media.audio import AudioSource
-from media.peaks import PeakPyramid
-from media.probe import MediaInfo
-from media.video import VideoFrame
-from widgets.shortcuts import DEFAULT_PRESET, PRESETS, TextInputGuard, is_text_input, is_typing_key, key_matches, preset
-from widgets.transcript import TranscriptView
-from widgets.video import TimelineStrip, VideoFrameView
-from widgets.waveform import WaveformView
+from labeldesk.app.ui import segments as seg
+from labeldesk.app.ui.media_controls import OptionsBar, SegmentBar, TransportBar
+from labeldesk.app.ui.media_tracks import AudioTrack, MediaProbe, VideoInfo, VideoTrack, peaks_cache_dir
+from labeldesk.app.ui.playhead import Playhead
+from labeldesk.app.workflow.tasks import Task
+from labeldesk.media.audio import AudioSource
+from labeldesk.media.peaks import PeakPyramid
+from labeldesk.media.probe import MediaInfo
+from labeldesk.media.video import VideoFrame
+from labeldesk.widgets.shortcuts import DEFAULT_PRESET, PRESETS, TextInputGuard, is_text_input, is_typing_key, key_matches, preset
+from labeldesk.widgets.transcript import TranscriptView
+from labeldesk.widgets.video import TimelineStrip, VideoFrameView
+from labeldesk.widgets.waveform import WaveformView
 
 __all__ = ["MediaPane", "install_text_guard", "uninstall_text_guard"]
 

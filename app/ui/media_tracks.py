@@ -27,14 +27,14 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from app.ui.media_workers import Job, LatestWorker
-from media.audio import AudioSource, nearest_zero_crossing, open_audio
-from media.errors import MediaError
-from media.peaks import PeakPyramid, build_peaks
-from media.probe import MediaInfo, probe
-from media.spectrogram import spectrogram
-from media.thumbnails import keyframe_thumbnails
-from media.video import VideoFrame, VideoReader
+from labeldesk.app.ui.media_workers import Job, LatestWorker
+from labeldesk.media.audio import AudioSource, nearest_zero_crossing, open_audio
+from labeldesk.media.errors import MediaError
+from labeldesk.media.peaks import PeakPyramid, build_peaks
+from labeldesk.media.probe import MediaInfo, probe
+from labeldesk.media.spectrogram import spectrogram
+from labeldesk.media.thumbnails import keyframe_thumbnails
+from labeldesk.media.video import VideoFrame, VideoReader
 
 __all__ = ["AudioTrack", "MediaProbe", "VideoInfo", "VideoTrack", "peaks_cache_dir", "spectrogram_image"]
 

@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QThread, QTimer, Signal
 
-from media.errors import Cancelled, MediaError
+from labeldesk.media.errors import Cancelled, MediaError
 
 __all__ = ["Job", "LatestWorker", "stop_all", "live_threads"]
 

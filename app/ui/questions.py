@@ -13,12 +13,12 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
-from app.workflow.tasks import Task
-from widgets.conversation import ConversationEditor
-from widgets.ranking import RankingWidget
-from widgets.rating import ChoiceGroup, RatingBar
-from widgets.spans import SpanHighlighter
-from widgets.text_answer import TextAnswer
+from labeldesk.app.workflow.tasks import Task
+from labeldesk.widgets.conversation import ConversationEditor
+from labeldesk.widgets.ranking import RankingWidget
+from labeldesk.widgets.rating import ChoiceGroup, RatingBar
+from labeldesk.widgets.spans import SpanHighlighter
+from labeldesk.widgets.text_answer import TextAnswer
 
 SAFETY_VERDICTS = ["safe", "unsafe", "borderline"]
 DEFAULT_BEHAVIORS = ["comply", "refuse", "safe-complete"]
@@ -174,7 +174,7 @@ def make_editor(question: dict[str, Any], task: Task, responses_layout: str) -> 
     elif qtype == "segments" and MEDIA_ROOT is not None:
         # The media pane is both this question's editor and the synchronized audio/video view.
         # Imported here: text-only projects never load the decoders and QtMultimedia.
-        from app.ui.media_pane import MediaPane
+        from labeldesk.app.ui.media_pane import MediaPane
 
         editor = MediaPane(question, MEDIA_ROOT)
         editor.set_task(task)

@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
     QDialog, QDialogButtonBox, QFrame, QGroupBox, QLabel, QLineEdit, QPlainTextEdit, QScrollArea, QVBoxLayout, QWidget,
 )
 
-from app.ui.questions import make_editor
-from app.workflow.review import QueueEntry, changes_between
-from app.workflow.tasks import Task
+from labeldesk.app.ui.questions import make_editor
+from labeldesk.app.workflow.review import QueueEntry, changes_between
+from labeldesk.app.workflow.tasks import Task
 
 ERROR_STYLE = "color: #a4000f; background: #fde7e9; border: 1px solid #e8a0a6; border-radius: 4px; padding: 4px 6px;"
 # question types with a real editor in app.ui.questions; the rest are corrected as JSON

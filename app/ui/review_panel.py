@@ -20,16 +20,16 @@ from PySide6.QtWidgets import (
     QStackedWidget, QTableWidget, QTableWidgetItem, QToolBar, QVBoxLayout, QWidget,
 )
 
-from app.ui.answer_text import answer_text, consensus_text, duration_text
-from app.ui.dbworker import Change, DbWorker
-from app.ui.guarded import submit_guarded
-from app.ui.review_dialogs import CorrectDialog, RejectDialog
-from app.workflow import review
-from app.workflow.permissions import LEAD_ONLY, Actor, PermissionDenied, review_levels, review_roles
-from app.workflow.projects import ProjectInfo, get_project
-from app.workflow.review import QueueEntry, ReviewError, ReviewInfo, SideBySide
-from storage.db import Workspace
-from widgets.conversation import ConversationView
+from labeldesk.app.ui.answer_text import answer_text, consensus_text, duration_text
+from labeldesk.app.ui.dbworker import Change, DbWorker
+from labeldesk.app.ui.guarded import submit_guarded
+from labeldesk.app.ui.review_dialogs import CorrectDialog, RejectDialog
+from labeldesk.app.workflow import review
+from labeldesk.app.workflow.permissions import LEAD_ONLY, Actor, PermissionDenied, review_levels, review_roles
+from labeldesk.app.workflow.projects import ProjectInfo, get_project
+from labeldesk.app.workflow.review import QueueEntry, ReviewError, ReviewInfo, SideBySide
+from labeldesk.storage.db import Workspace
+from labeldesk.widgets.conversation import ConversationView
 
 QUEUE_LIMIT = 200
 REFRESH_MS = 300  # coalesce bursts of change broadcasts into one queue reload

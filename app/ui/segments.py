@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from widgets.regions import Region, Tier
-from widgets.transcript import Turn
+from labeldesk.widgets.regions import Region, Tier
+from labeldesk.widgets.transcript import Turn
 
 __all__ = [
     "TRANSCRIPT_TIER", "tiers_from_question", "region_id", "segment_index", "regions_for", "turns_for",

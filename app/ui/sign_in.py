@@ -18,10 +18,10 @@ from PySide6.QtWidgets import (
     QApplication, QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget,
 )
 
-from app.workflow import accounts
-from app.workflow.accounts import AccountError, SignInFailed
-from app.workflow.permissions import Actor, PermissionDenied
-from storage.db import Workspace
+from labeldesk.app.workflow import accounts
+from labeldesk.app.workflow.accounts import AccountError, SignInFailed
+from labeldesk.app.workflow.permissions import Actor, PermissionDenied
+from labeldesk.storage.db import Workspace
 
 SignIn = Callable[[Workspace, str, str | None], Actor]
 FirstLead = Callable[[Workspace, str, str], Actor]

@@ -16,10 +16,10 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.workflow.permissions import LEAD, PermissionDenied, Actor, require
-from app.workflow.projects import local_lead
-from storage.db import Workspace
-from storage.models import ROLES, User
+from labeldesk.app.workflow.permissions import LEAD, PermissionDenied, Actor, require
+from labeldesk.app.workflow.projects import local_lead
+from labeldesk.storage.db import Workspace
+from labeldesk.storage.models import ROLES, User
 
 MIN_PASSWORD = 8
 _hasher = PasswordHasher()

@@ -850,7 +850,7 @@ def _verdict(value: Any) -> Any:
 
 
 def _consensus_fn():
-    from app.workflow import consensus as _c  # lazy: consensus imports this module
+    from labeldesk.app.workflow import consensus as _c  # lazy: consensus imports this module
     return _c
 
 

@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.workflow.projects import get_project
-from app.workflow.tasks import Actor, TaskError
-from storage.db import Workspace
-from storage.models import Annotation, Assignment, Flag, Item, User
-from storage.record import SCHEMA_ID, content_hash, stable_id, validate
+from labeldesk.app.workflow.projects import get_project
+from labeldesk.app.workflow.tasks import Actor, TaskError
+from labeldesk.storage.db import Workspace
+from labeldesk.storage.models import Annotation, Assignment, Flag, Item, User
+from labeldesk.storage.record import SCHEMA_ID, content_hash, stable_id, validate
 
 FLAG_KINDS = ("guideline-unclear", "item-broken", "other")
 

@@ -68,7 +68,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from app.workflow.agreement import (
+from labeldesk.app.workflow.agreement import (
     VERDICT_ORDER,
     _as_set,
     _Counts,

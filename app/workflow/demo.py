@@ -11,9 +11,9 @@ import av
 import numpy as np
 import soundfile as sf
 
-from app.workflow.importer import import_files
-from app.workflow.projects import ProjectError, create_project, local_lead
-from storage.db import Workspace
+from labeldesk.app.workflow.importer import import_files
+from labeldesk.app.workflow.projects import ProjectError, create_project, local_lead
+from labeldesk.storage.db import Workspace
 
 DEMO_PROJECTS = (
     ("Demo · instructions", "instruction", "instruction.jsonl"),
@@ -53,7 +53,7 @@ def populate(ws: Workspace) -> list[str]:
             with tempfile.TemporaryDirectory() as tmp:
                 import_files(ws, name, [write_demo_media(Path(tmp))])
             continue
-        text = resources.files("resources").joinpath("demo", data).read_text(encoding="utf-8")
+        text = resources.files("labeldesk.resources").joinpath("demo", data).read_text(encoding="utf-8")
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / data
             path.write_text(text, encoding="utf-8")

@@ -19,18 +19,18 @@ from typing import Any
 
 import orjson
 
-from app.workflow.bulk import paused_gc
-from app.workflow.media_items import labeled_segments, write_transcripts
-from app.workflow.permissions import Actor, require
-from app.workflow.projects import ProjectInfo, get_project, guidelines
-from app.workflow.records import below_threshold_policy, iter_built, iter_records, threshold_of
-from storage.db import Workspace
-from storage.files import atomic_path, atomic_write_bytes, atomic_writer
-from storage.formats import labelstudio, parquet
-from media.clips import cut_clip
-from storage.formats.transcripts import FORMATS as TRANSCRIPT_FORMATS
-from storage.formats.views import PAIRINGS, VIEWS, view_rows
-from storage.record import SCHEMA_ID, countable_labels, validate
+from labeldesk.app.workflow.bulk import paused_gc
+from labeldesk.app.workflow.media_items import labeled_segments, write_transcripts
+from labeldesk.app.workflow.permissions import Actor, require
+from labeldesk.app.workflow.projects import ProjectInfo, get_project, guidelines
+from labeldesk.app.workflow.records import below_threshold_policy, iter_built, iter_records, threshold_of
+from labeldesk.storage.db import Workspace
+from labeldesk.storage.files import atomic_path, atomic_write_bytes, atomic_writer
+from labeldesk.storage.formats import labelstudio, parquet
+from labeldesk.media.clips import cut_clip
+from labeldesk.storage.formats.transcripts import FORMATS as TRANSCRIPT_FORMATS
+from labeldesk.storage.formats.views import PAIRINGS, VIEWS, view_rows
+from labeldesk.storage.record import SCHEMA_ID, countable_labels, validate
 
 FORMATS = ("records", *VIEWS, "labelstudio", *TRANSCRIPT_FORMATS)
 Progress = Callable[[int, int | None], None]

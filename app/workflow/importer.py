@@ -28,20 +28,20 @@ import orjson
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from app.workflow.bulk import paused_gc
-from app.workflow.clean import CleanConfig
-from app.workflow.clean import CleanCancelled
-from app.workflow.prepare import (
+from labeldesk.app.workflow.bulk import paused_gc
+from labeldesk.app.workflow.clean import CleanConfig
+from labeldesk.app.workflow.clean import CleanCancelled
+from labeldesk.app.workflow.prepare import (
     STATUS_OF, Answer, Cancel, PrepareOutcome, Reference, StageProgress, clean_on_import, has_nul, is_cancelled,
     load_references,
 )
-from app.workflow.media_items import MediaFile, is_media_input, media_rows, store_media
-from app.workflow.projects import ProjectInfo, get_project
-from storage.db import Workspace
-from storage.files import atomic_write_bytes
-from storage.formats.readers import InputError, Row, input_files, read_file
-from storage.models import Annotation, Item, User
-from storage.record import answers_to_values, content_hash, content_of
+from labeldesk.app.workflow.media_items import MediaFile, is_media_input, media_rows, store_media
+from labeldesk.app.workflow.projects import ProjectInfo, get_project
+from labeldesk.storage.db import Workspace
+from labeldesk.storage.files import atomic_write_bytes
+from labeldesk.storage.formats.readers import InputError, Row, input_files, read_file
+from labeldesk.storage.models import Annotation, Item, User
+from labeldesk.storage.record import answers_to_values, content_hash, content_of
 
 Progress = Callable[[int, int | None], None]
 DEFAULT_ANNOTATOR = "imported"

@@ -19,14 +19,14 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from media.errors import MediaError
-from media.probe import MediaInfo, probe, sha256_file
-from storage.db import Workspace
-from storage.formats.readers import InputError, Row
-from storage.formats.transcripts import FORMATS as TRANSCRIPT_FORMATS
-from storage.formats.transcripts import Segment, read_transcript, write_transcript
-from storage.models import Item, ItemMedia, MediaAsset
-from storage.record import SCHEMA_ID, validate
+from labeldesk.media.errors import MediaError
+from labeldesk.media.probe import MediaInfo, probe, sha256_file
+from labeldesk.storage.db import Workspace
+from labeldesk.storage.formats.readers import InputError, Row
+from labeldesk.storage.formats.transcripts import FORMATS as TRANSCRIPT_FORMATS
+from labeldesk.storage.formats.transcripts import Segment, read_transcript, write_transcript
+from labeldesk.storage.models import Item, ItemMedia, MediaAsset
+from labeldesk.storage.record import SCHEMA_ID, validate
 
 MEDIA_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".m4a", ".aac", ".opus", ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi"}
 TRANSCRIPT_SUFFIXES = (".eaf", ".textgrid", ".vtt", ".srt")

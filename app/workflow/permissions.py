@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import ROLES, User
+from labeldesk.storage.models import ROLES, User
 
 ANNOTATOR, REVIEWER, LEAD = ROLES
 EVERYONE = frozenset(ROLES)

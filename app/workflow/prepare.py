@@ -36,14 +36,14 @@ import orjson
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
-from app.workflow.clean import CleanCancelled, CleanConfig, CleanReport, dedup_text, run_pipeline
-from app.workflow.clean.pipeline import ItemResult
-from app.workflow.clean.report import _md_cell
-from app.workflow.projects import ProjectInfo, get_project
-from storage.db import Workspace
-from storage.files import atomic_write_bytes
-from storage.models import Annotation, Assignment, Item, Project
-from storage.record import content_hash, content_of, values_to_answers
+from labeldesk.app.workflow.clean import CleanCancelled, CleanConfig, CleanReport, dedup_text, run_pipeline
+from labeldesk.app.workflow.clean.pipeline import ItemResult
+from labeldesk.app.workflow.clean.report import _md_cell
+from labeldesk.app.workflow.projects import ProjectInfo, get_project
+from labeldesk.storage.db import Workspace
+from labeldesk.storage.files import atomic_write_bytes
+from labeldesk.storage.models import Annotation, Assignment, Item, Project
+from labeldesk.storage.record import content_hash, content_of, values_to_answers
 
 __all__ = [
     "REMOVED", "REVIEW", "HELD_OUT", "STATUS_OF", "STAGES", "Answer", "Cancel", "Candidate", "Cleaned", "ItemOutcome",

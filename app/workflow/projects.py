@@ -12,8 +12,8 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.db import Workspace
-from storage.models import KINDS, Annotation, Guideline, Item, Project, User
+from labeldesk.storage.db import Workspace
+from labeldesk.storage.models import KINDS, Annotation, Guideline, Item, Project, User
 
 # built-in templates that are not named after their kind
 TEMPLATE_KINDS = {"multimodal": "conversation", "queries": "instruction"}
@@ -49,7 +49,7 @@ class ProjectInfo:
 
 
 def _resource_text(*parts: str) -> str:
-    return resources.files("resources").joinpath(*parts).read_text(encoding="utf-8")
+    return resources.files("labeldesk.resources").joinpath(*parts).read_text(encoding="utf-8")
 
 
 def load_template(kind_or_path: str | Path) -> dict[str, Any]:

@@ -23,13 +23,13 @@ from typing import Any
 from sqlalchemy import null, select, update
 from sqlalchemy.orm import Session
 
-from app.workflow.agreement import QuestionAgreement, gold_accuracy, question_agreement
-from app.workflow.consensus import consensus
-from app.workflow.permissions import Actor, require
-from app.workflow.projects import ProjectError, ProjectInfo, get_project
-from app.workflow.records import below_threshold_policy, current_agreement, iter_built, threshold_of
-from storage.db import Workspace
-from storage.models import Adjudication, Annotation, Item, Project, User
+from labeldesk.app.workflow.agreement import QuestionAgreement, gold_accuracy, question_agreement
+from labeldesk.app.workflow.consensus import consensus
+from labeldesk.app.workflow.permissions import Actor, require
+from labeldesk.app.workflow.projects import ProjectError, ProjectInfo, get_project
+from labeldesk.app.workflow.records import below_threshold_policy, current_agreement, iter_built, threshold_of
+from labeldesk.storage.db import Workspace
+from labeldesk.storage.models import Adjudication, Annotation, Item, Project, User
 
 Answer = tuple[int, str, Any]  # (item id, annotator, value): what question_agreement takes
 

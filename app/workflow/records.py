@@ -26,12 +26,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.workflow.consensus import consensus_values
-from app.workflow.prepare import in_dataset
-from app.workflow.projects import ProjectInfo
-from storage.db import Workspace
-from storage.models import Adjudication, Annotation, Item, Review, User
-from storage.record import SCHEMA_ID, values_to_answers
+from labeldesk.app.workflow.consensus import consensus_values
+from labeldesk.app.workflow.prepare import in_dataset
+from labeldesk.app.workflow.projects import ProjectInfo
+from labeldesk.storage.db import Workspace
+from labeldesk.storage.models import Adjudication, Annotation, Item, Review, User
+from labeldesk.storage.record import SCHEMA_ID, values_to_answers
 
 BATCH = 5000
 INCLUDE = ("all", "annotated", "accepted")

@@ -33,11 +33,11 @@ from sqlalchemy import delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from app.workflow.consensus import consensus
-from app.workflow.permissions import LEAD, Actor, PermissionDenied, require, require_review_level, review_levels
-from app.workflow.projects import ProjectInfo, get_project
-from storage.db import Workspace
-from storage.models import Annotation, Assignment, Item, Project, Review, ReviewClaim, User
+from labeldesk.app.workflow.consensus import consensus
+from labeldesk.app.workflow.permissions import LEAD, Actor, PermissionDenied, require, require_review_level, review_levels
+from labeldesk.app.workflow.projects import ProjectInfo, get_project
+from labeldesk.storage.db import Workspace
+from labeldesk.storage.models import Annotation, Assignment, Item, Project, Review, ReviewClaim, User
 
 DECISIONS = ("accept", "reject", "correct")
 PASSING = ("accept", "correct")  # decisions that send a submission on to the next level

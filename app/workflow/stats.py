@@ -23,13 +23,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.workflow.permissions import ANNOTATOR, Actor, require
-from app.workflow.projects import ProjectInfo, get_project
-from app.workflow.quality import AgreementPoint, Answers, annotator_quality, series
-from storage.db import Workspace
-from storage.files import atomic_write_bytes
-from storage.models import Adjudication, Annotation, Item, Review, User
-from storage.record import countable_labels, values_to_answers
+from labeldesk.app.workflow.permissions import ANNOTATOR, Actor, require
+from labeldesk.app.workflow.projects import ProjectInfo, get_project
+from labeldesk.app.workflow.quality import AgreementPoint, Answers, annotator_quality, series
+from labeldesk.storage.db import Workspace
+from labeldesk.storage.files import atomic_write_bytes
+from labeldesk.storage.models import Adjudication, Annotation, Item, Review, User
+from labeldesk.storage.record import countable_labels, values_to_answers
 
 CSV_COLUMNS = ("section", "annotator", "question", "day", "metric", "value")
 

@@ -27,12 +27,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.workflow.accounts import normalize_locale
-from app.workflow.permissions import LEAD, Actor, PermissionDenied, require
-from app.workflow.prepare import in_dataset
-from app.workflow.projects import ProjectInfo, get_project
-from storage.db import Workspace
-from storage.models import Annotation, Assignment, Guideline, GuidelineAck, Item, Project, Review, User
+from labeldesk.app.workflow.accounts import normalize_locale
+from labeldesk.app.workflow.permissions import LEAD, Actor, PermissionDenied, require
+from labeldesk.app.workflow.prepare import in_dataset
+from labeldesk.app.workflow.projects import ProjectInfo, get_project
+from labeldesk.storage.db import Workspace
+from labeldesk.storage.models import Annotation, Assignment, Guideline, GuidelineAck, Item, Project, Review, User
 
 __all__ = [
     "Actor", "Task", "HistoryEntry", "TaskError", "GuidelinesChanged", "PermissionDenied", "actor", "ensure_user",

@@ -44,7 +44,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from storage.record import KINDS, SCHEMA_ID, RecordError, content_of, stable_id, validate, values_to_answers
+from labeldesk.storage.record import KINDS, SCHEMA_ID, RecordError, content_of, stable_id, validate, values_to_answers
 
 __all__ = ["label_config", "records_to_tasks", "tasks_to_records", "to_utf16", "from_utf16"]
 

@@ -15,7 +15,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from storage.files import atomic_path
+from labeldesk.storage.files import atomic_path
 
 JSON_TEXT_FIELDS = ("labels", "provenance", "meta")
 

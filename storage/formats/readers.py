@@ -18,8 +18,8 @@ from typing import Any
 
 import orjson
 
-from storage.formats import labelstudio, parquet
-from storage.record import SCHEMA_ID, RecordError, stable_id, validate
+from labeldesk.storage.formats import labelstudio, parquet
+from labeldesk.storage.record import SCHEMA_ID, RecordError, stable_id, validate
 
 FORMATS = ("records", "csv", "parquet", "openai", "alpaca", "sharegpt", "preference", "responses", "labelstudio")
 PROMPT_KEYS = ("prompt", "instruction", "query", "question", "input", "text")

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from storage.files import atomic_path
+from labeldesk.storage.files import atomic_path
 
 __all__ = ["FORMATS", "Segment", "read_transcript", "sniff_format", "write_transcript"]
 

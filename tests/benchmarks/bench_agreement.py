@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from app.workflow.agreement import krippendorff_alpha, question_agreement  # noqa: E402
+from labeldesk.app.workflow.agreement import krippendorff_alpha, question_agreement  # noqa: E402
 
 
 def best_of(fn, repeat: int) -> tuple[float, float]:

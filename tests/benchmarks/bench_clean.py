@@ -40,10 +40,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np  # noqa: E402
 
-from app.workflow.clean import CleanConfig, run_pipeline  # noqa: E402
-from app.workflow.clean.duplicates import Shingler, jaccard  # noqa: E402
-from app.workflow.clean.pii import luhn_valid  # noqa: E402
-from app.workflow.clean.text import dedup_text  # noqa: E402
+from labeldesk.app.workflow.clean import CleanConfig, run_pipeline  # noqa: E402
+from labeldesk.app.workflow.clean.duplicates import Shingler, jaccard  # noqa: E402
+from labeldesk.app.workflow.clean.pii import luhn_valid  # noqa: E402
+from labeldesk.app.workflow.clean.text import dedup_text  # noqa: E402
 
 FUNCTION_WORDS = "the of and to in is that for it as was with be by on not he this are or his from at which but have an they you were her she there been one all we their".split()
 

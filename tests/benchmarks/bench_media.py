@@ -35,10 +35,10 @@ import av  # noqa: E402
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 
-from media.peaks import build_peaks, load_cached_peaks  # noqa: E402
-from media.probe import sha256_file  # noqa: E402
-from media.thumbnails import keyframe_thumbnails  # noqa: E402
-from media.video import VideoReader  # noqa: E402
+from labeldesk.media.peaks import build_peaks, load_cached_peaks  # noqa: E402
+from labeldesk.media.probe import sha256_file  # noqa: E402
+from labeldesk.media.thumbnails import keyframe_thumbnails  # noqa: E402
+from labeldesk.media.video import VideoReader  # noqa: E402
 
 SR = 48000
 

@@ -28,15 +28,15 @@ from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from app.workflow.accounts import local_actor  # noqa: E402
-from app.workflow.export import export  # noqa: E402
-from app.workflow.importer import import_files  # noqa: E402
-from app.workflow.projects import create_project, get_project  # noqa: E402
-from app.workflow.records import iter_records  # noqa: E402
-from app.workflow.tasks import _candidate_query, acknowledge, ensure_user, next_task  # noqa: E402
-from storage.db import Workspace  # noqa: E402
-from storage.models import Item  # noqa: E402
-from storage.record import content_hash  # noqa: E402
+from labeldesk.app.workflow.accounts import local_actor  # noqa: E402
+from labeldesk.app.workflow.export import export  # noqa: E402
+from labeldesk.app.workflow.importer import import_files  # noqa: E402
+from labeldesk.app.workflow.projects import create_project, get_project  # noqa: E402
+from labeldesk.app.workflow.records import iter_records  # noqa: E402
+from labeldesk.app.workflow.tasks import _candidate_query, acknowledge, ensure_user, next_task  # noqa: E402
+from labeldesk.storage.db import Workspace  # noqa: E402
+from labeldesk.storage.models import Item  # noqa: E402
+from labeldesk.storage.record import content_hash  # noqa: E402
 
 
 def make_input(path: Path, n: int) -> None:
@@ -109,7 +109,7 @@ def bench_import(tmp: Path, n: int) -> None:
 
 def annotate_all(ws: Workspace, project: str, n: int) -> None:
     """Give every item one submitted ranking + rating, written straight to the table."""
-    from storage.models import Annotation
+    from labeldesk.storage.models import Annotation
 
     who = ensure_user(ws, "bench-annotator")
     info = get_project(ws, project)
@@ -166,7 +166,7 @@ def bench_next_task(tmp: Path, m: int) -> None:
     print(f"next task on a project of {m:,} items (filled in {time.perf_counter() - start:.1f} s), overlap {project.overlap}")
     who = ensure_user(ws, "bench-annotator")
     acknowledge(ws, who, "queue", 1)
-    from app.workflow.tasks import submit
+    from labeldesk.app.workflow.tasks import submit
 
     times, query_times = [], []
     with ws.engine.connect() as conn:

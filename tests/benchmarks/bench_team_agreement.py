@@ -34,12 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from app.workflow import quality  # noqa: E402
-from app.workflow.accounts import create_first_lead  # noqa: E402
-from app.workflow.agreement import krippendorff_alpha, question_agreement  # noqa: E402
-from app.workflow.projects import create_project, get_project  # noqa: E402
-from storage.db import Workspace  # noqa: E402
-from storage.models import Annotation, Item, User  # noqa: E402
+from labeldesk.app.workflow import quality  # noqa: E402
+from labeldesk.app.workflow.accounts import create_first_lead  # noqa: E402
+from labeldesk.app.workflow.agreement import krippendorff_alpha, question_agreement  # noqa: E402
+from labeldesk.app.workflow.projects import create_project, get_project  # noqa: E402
+from labeldesk.storage.db import Workspace  # noqa: E402
+from labeldesk.storage.models import Annotation, Item, User  # noqa: E402
 
 OPTIONS = ["keep", "fix", "reject", "other"]
 TEMPLATE = "kind: instruction\ntitle: bench\noverlap: 5\nquestions:\n  - {name: verdict, type: choice, options: [keep, fix, reject, other]}\n"

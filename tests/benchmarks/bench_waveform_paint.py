@@ -102,7 +102,7 @@ def speech_peaks(duration: float, rate: int = 1000, channels: int = 2, seed: int
 
 
 def make_regions(n_visible: int, view: tuple[float, float], n_total: int, seed: int = 1):
-    from widgets.regions import Region, Tier
+    from labeldesk.widgets.regions import Region, Tier
 
     rng = np.random.default_rng(seed)
     tiers = [Tier("speaker", "#4e79a7", ("spk1", "spk2")), Tier("words", "#59a14f", ())]
@@ -165,7 +165,7 @@ def main() -> int:
     runs = args.runs
 
     app = QApplication.instance() or QApplication([])
-    from widgets.waveform import WaveformView
+    from labeldesk.widgets.waveform import WaveformView
 
     t = time.perf_counter()
     mins, maxs = speech_peaks(HOUR)

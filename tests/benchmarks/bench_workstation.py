@@ -25,13 +25,13 @@ from PySide6.QtCore import QEventLoop  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
-from app.ui.main import build_window  # noqa: E402
-from app.workflow.accounts import local_actor  # noqa: E402
-from app.ui.settings import Settings  # noqa: E402
-from app.workflow.projects import create_project, get_project  # noqa: E402
-from app.workflow.tasks import acknowledge, next_task, submit  # noqa: E402
-from storage.db import Workspace  # noqa: E402
-from storage.models import Item  # noqa: E402
+from labeldesk.app.ui.main import build_window  # noqa: E402
+from labeldesk.app.workflow.accounts import local_actor  # noqa: E402
+from labeldesk.app.ui.settings import Settings  # noqa: E402
+from labeldesk.app.workflow.projects import create_project, get_project  # noqa: E402
+from labeldesk.app.workflow.tasks import acknowledge, next_task, submit  # noqa: E402
+from labeldesk.storage.db import Workspace  # noqa: E402
+from labeldesk.storage.models import Item  # noqa: E402
 
 
 def fill(ws: Workspace, n: int) -> None:

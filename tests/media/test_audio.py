@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from media.audio import iter_blocks, nearest_zero_crossing, open_audio, read_range, read_samples
-from media.errors import MediaError, Problem
+from labeldesk.media.audio import iter_blocks, nearest_zero_crossing, open_audio, read_range, read_samples
+from labeldesk.media.errors import MediaError, Problem
 
 
 def _full(path, dtype="float32"):

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-import media.peaks as peaks_module
-from media.audio import iter_blocks
-from media.errors import Cancelled, MediaError, Problem
-from media.peaks import BASE_BIN, build_peaks, load_cached_peaks
+import labeldesk.media.peaks as peaks_module
+from labeldesk.media.audio import iter_blocks
+from labeldesk.media.errors import Cancelled, MediaError, Problem
+from labeldesk.media.peaks import BASE_BIN, build_peaks, load_cached_peaks
 
 
 def _int16(path):
@@ -190,7 +190,7 @@ def test_memory_stays_bounded_for_a_long_file(tmp_path):
     # the forking parent's figure across exec.
     script = textwrap.dedent(f"""
         import re, tracemalloc
-        from media.peaks import build_peaks
+        from labeldesk.media.peaks import build_peaks
         tracemalloc.start()
         p = build_peaks({str(path)!r}, None)
         peak = tracemalloc.get_traced_memory()[1]

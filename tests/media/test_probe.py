@@ -7,8 +7,8 @@ import av
 import numpy as np
 import pytest
 
-from media.errors import MediaError, Problem
-from media.probe import probe, sha256_file
+from labeldesk.media.errors import MediaError, Problem
+from labeldesk.media.probe import probe, sha256_file
 
 
 def test_audio_files_are_described(wav, flac, wav_8k, wav_192k, flac_6ch):

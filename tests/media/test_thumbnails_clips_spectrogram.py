@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from media.clips import cut_clip
-from media.errors import MediaError, Problem
-from media.probe import probe
-from media.spectrogram import spectrogram
-from media.thumbnails import keyframe_thumbnails
-from media.video import VideoReader
+from labeldesk.media.clips import cut_clip
+from labeldesk.media.errors import MediaError, Problem
+from labeldesk.media.probe import probe
+from labeldesk.media.spectrogram import spectrogram
+from labeldesk.media.thumbnails import keyframe_thumbnails
+from labeldesk.media.video import VideoReader
 
 
 # --- thumbnails ---------------------------------------------------------------
@@ -129,7 +129,7 @@ def test_spectrogram_limits_columns_and_handles_edges(wav, speech, opus):
 @pytest.mark.parametrize("name", ["wav", "opus"])
 def test_wide_views_read_per_column_or_stream_with_the_same_result(request, name, monkeypatch):
     """Wide ranges are not read in one piece (memory); the columns must not change."""
-    import media.spectrogram as spectrogram_module
+    import labeldesk.media.spectrogram as spectrogram_module
 
     fx = request.getfixturevalue(name)
     whole = spectrogram(fx.path, 0.5, 7.5, n_fft=256, max_columns=100)  # hop 3360 >= 8 * 256

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage.formats.transcripts import Segment, read_transcript, sniff_format, write_transcript
+from labeldesk.storage.formats.transcripts import Segment, read_transcript, sniff_format, write_transcript
 
 MULTI_TIER = [
     Segment(0.0, 1.234, "spk1", label="greeting", text='Hello "world" & <you>', speaker="Ann"),

@@ -6,8 +6,8 @@ import time
 import numpy as np
 import pytest
 
-from media.errors import MediaError, Problem
-from media.video import VideoReader
+from labeldesk.media.errors import MediaError, Problem
+from labeldesk.media.video import VideoReader
 
 
 def _expected_index(frames, origin_seconds, t):

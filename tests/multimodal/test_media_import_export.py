@@ -16,14 +16,14 @@ import orjson
 import pytest
 import soundfile as sf
 
-from app.workflow.accounts import create_first_lead, local_actor
-from app.workflow.export import export, write_package
-from app.workflow.importer import ImportFailed, import_files
-from app.workflow.media_items import write_transcripts
-from app.workflow.projects import create_project, get_project
-from app.workflow.records import iter_records
-from storage.db import Workspace
-from storage.formats.transcripts import Segment, read_transcript, write_transcript
+from labeldesk.app.workflow.accounts import create_first_lead, local_actor
+from labeldesk.app.workflow.export import export, write_package
+from labeldesk.app.workflow.importer import ImportFailed, import_files
+from labeldesk.app.workflow.media_items import write_transcripts
+from labeldesk.app.workflow.projects import create_project, get_project
+from labeldesk.app.workflow.records import iter_records
+from labeldesk.storage.db import Workspace
+from labeldesk.storage.formats.transcripts import Segment, read_transcript, write_transcript
 
 RATE = 16000
 
@@ -138,7 +138,7 @@ def test_package_carries_media_with_sha256(mm: Workspace, media_dir: Path, tmp_p
 
 def test_media_cli_probe_frame_and_transcript_export(tmp_path: Path, media_dir: Path) -> None:
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, timeout=120)
+        return subprocess.run([sys.executable, "-m", "labeldesk", *args], capture_output=True, text=True, timeout=120)
 
     info = json.loads(run("media", "probe", str(media_dir / "clip.mp4"), "--json").stdout)
     assert info["kind"] == "video" and info["video"]["width"] == 64

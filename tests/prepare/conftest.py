@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from storage.db import Workspace
-from storage.models import Item, Project
+from labeldesk.storage.db import Workspace
+from labeldesk.storage.models import Item, Project
 
 RND = random.Random(7)
 VOCAB = sorted({"".join(RND.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(RND.randint(4, 9))) for _ in range(3000)})
@@ -89,7 +89,7 @@ def labeldesk(*args: str, workspace: Path | str | None = None, check: bool = Tru
     env = dict(os.environ)
     if workspace is not None:
         env["LABELDESK_WORKSPACE"] = str(workspace)
-    result = subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=env, timeout=300, **popen)
+    result = subprocess.run([sys.executable, "-m", "labeldesk", *args], capture_output=True, text=True, env=env, timeout=300, **popen)
     if check and result.returncode != 0:
         raise AssertionError(f"labeldesk {' '.join(args)} failed:\n{result.stderr}")
     return result

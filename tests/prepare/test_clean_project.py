@@ -9,15 +9,15 @@ import orjson
 import pytest
 from sqlalchemy import select
 
-from app.workflow import tasks
-from app.workflow.clean import CleanCancelled, CleanConfig
-from app.workflow.importer import import_files
-from app.workflow.prepare import REMOVED, REVIEW, clean_project, in_dataset, release_from_review, write_reports
-from app.workflow.projects import create_project, get_project
-from app.workflow.records import iter_records
-from storage.db import Workspace
-from storage.models import Assignment, Item
-from storage.record import content_hash
+from labeldesk.app.workflow import tasks
+from labeldesk.app.workflow.clean import CleanCancelled, CleanConfig
+from labeldesk.app.workflow.importer import import_files
+from labeldesk.app.workflow.prepare import REMOVED, REVIEW, clean_project, in_dataset, release_from_review, write_reports
+from labeldesk.app.workflow.projects import create_project, get_project
+from labeldesk.app.workflow.records import iter_records
+from labeldesk.storage.db import Workspace
+from labeldesk.storage.models import Assignment, Item
+from labeldesk.storage.record import content_hash
 
 from .conftest import EVAL_TEXT, PLANTED, chat, rules_of, stored, text_of, write_jsonl
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from app.workflow.demo import ensure_local_lead
-from app.workflow.importer import import_files
-from app.workflow.projects import create_project
-from storage.db import Workspace
+from labeldesk.app.workflow.demo import ensure_local_lead
+from labeldesk.app.workflow.importer import import_files
+from labeldesk.app.workflow.projects import create_project
+from labeldesk.storage.db import Workspace
 
 from .conftest import EVAL_TEXT, PLANTED, chat, labeldesk, stored, words, write_jsonl
 
@@ -109,7 +109,7 @@ def test_ctrl_c_cancels_cleanly(ws: Path, tmp_path: Path) -> None:
     config.write_text("run:\n  workers: 2\n  parallel_min_items: 0\n  chunk_size: 50\n")
     env = dict(os.environ, LABELDESK_WORKSPACE=str(ws))
     # a terminal's Ctrl+C signals the whole foreground process group: the command and its workers
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "clean", "--project", "train", "--config", str(config),
+    proc = subprocess.Popen([sys.executable, "-m", "labeldesk", "clean", "--project", "train", "--config", str(config),
                              "--report", str(tmp_path / "r.json")],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 60

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from app.workflow.clean import CleanConfig
-from app.workflow.importer import ImportFailed, import_files
-from app.workflow.prepare import REMOVED, REVIEW, clean_project
-from app.workflow.projects import create_project
-from storage.db import Workspace
+from labeldesk.app.workflow.clean import CleanConfig
+from labeldesk.app.workflow.importer import ImportFailed, import_files
+from labeldesk.app.workflow.prepare import REMOVED, REVIEW, clean_project
+from labeldesk.app.workflow.projects import create_project
+from labeldesk.storage.db import Workspace
 
 from .conftest import EVAL_TEXT, PLANTED, chat, comparable, rules_of, stored, text_of, write_jsonl
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from app.ui.dbworker import DbWorker
-from app.ui.import_wizard import ImportWizard
-from app.workflow.importer import import_files
-from app.workflow.projects import create_project
-from storage.db import Workspace
+from labeldesk.app.ui.dbworker import DbWorker
+from labeldesk.app.ui.import_wizard import ImportWizard
+from labeldesk.app.workflow.importer import import_files
+from labeldesk.app.workflow.projects import create_project
+from labeldesk.storage.db import Workspace
 
 from .conftest import EVAL_TEXT, PLANTED, chat, comparable, labeldesk, stored, words, write_jsonl
 
@@ -100,7 +100,7 @@ def test_cancel_reads_nothing(gui, qtbot, tmp_path: Path) -> None:
 def test_open_import_wizard_shows_it_and_it_goes_away(qtbot, tmp_path: Path) -> None:
     from PySide6.QtWidgets import QWidget
 
-    from app.ui.import_wizard import open_import_wizard
+    from labeldesk.app.ui.import_wizard import open_import_wizard
 
     ws = Workspace.open(tmp_path / "w", create=True)
     worker = DbWorker(ws)

@@ -15,7 +15,7 @@ def labeldesk(*args: str, workspace: Path | str | None = None, check: bool = Tru
     env = dict(os.environ)
     if workspace is not None:
         env["LABELDESK_WORKSPACE"] = str(workspace)
-    result = subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=env, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "labeldesk", *args], capture_output=True, text=True, env=env, timeout=120)
     if check and result.returncode != 0:
         raise AssertionError(f"labeldesk {' '.join(args)} failed:\n{result.stderr}")
     return result

@@ -13,13 +13,13 @@ import pyarrow.parquet as pq
 import pytest
 from datasets import load_dataset
 
-from app.workflow import export as export_ops
-from app.workflow.importer import ImportFailed, import_files
-from app.workflow.projects import create_project, get_project
-from app.workflow.records import iter_records
-from app.workflow.tasks import ensure_user
-from storage.db import Workspace
-from storage.record import validate
+from labeldesk.app.workflow import export as export_ops
+from labeldesk.app.workflow.importer import ImportFailed, import_files
+from labeldesk.app.workflow.projects import create_project, get_project
+from labeldesk.app.workflow.records import iter_records
+from labeldesk.app.workflow.tasks import ensure_user
+from labeldesk.storage.db import Workspace
+from labeldesk.storage.record import validate
 
 
 def export(ws: Workspace, *args, **kwargs):
@@ -314,7 +314,7 @@ def test_failed_export_leaves_no_half_written_file(ranked: Workspace, tmp_path: 
     def broken(record):
         raise ValueError("disk on fire")
 
-    monkeypatch.setattr("app.workflow.export.validate", broken)
+    monkeypatch.setattr("labeldesk.app.workflow.export.validate", broken)
     with pytest.raises(ValueError, match="disk on fire"):
         export(ranked, "pref", "records", target)
     assert target.read_text() == "previous export\n"

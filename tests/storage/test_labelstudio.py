@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from storage.formats.labelstudio import from_utf16, label_config, records_to_tasks, tasks_to_records, to_utf16
-from storage.record import validate
+from labeldesk.storage.formats.labelstudio import from_utf16, label_config, records_to_tasks, tasks_to_records, to_utf16
+from labeldesk.storage.record import validate
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "resources" / "templates"
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from app.workflow.importer import import_files
-from app.workflow.projects import create_project, publish_guidelines
-from app.workflow.tasks import (
+from labeldesk.app.workflow.importer import import_files
+from labeldesk.app.workflow.projects import create_project, publish_guidelines
+from labeldesk.app.workflow.tasks import (
     GuidelinesChanged, TaskError, acknowledge, ensure_user, history, next_task, open_task, save_draft, skip, submit,
 )
-from storage.db import Workspace
-from storage.models import Annotation, Assignment, Item
+from labeldesk.storage.db import Workspace
+from labeldesk.storage.models import Annotation, Assignment, Item
 
 
 def make_project(ws: Workspace, tmp_path: Path, n: int = 5, overlap: int = 1) -> str:

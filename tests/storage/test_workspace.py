@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect, text
 
-from storage.db import Workspace, WorkspaceError, code_head, database_revision
-from storage.models import Base
+from labeldesk.storage.db import Workspace, WorkspaceError, code_head, database_revision
+from labeldesk.storage.models import Base
 
 
 def test_upgrade_from_empty_creates_every_table(workspace: Workspace) -> None:

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 import yaml
 
-from app.workflow import accounts
-from app.workflow.importer import import_files
-from app.workflow.permissions import Actor
-from app.workflow.projects import create_project
-from app.workflow.tasks import acknowledge
-from storage.db import Workspace
+from labeldesk.app.workflow import accounts
+from labeldesk.app.workflow.importer import import_files
+from labeldesk.app.workflow.permissions import Actor
+from labeldesk.app.workflow.projects import create_project
+from labeldesk.app.workflow.tasks import acknowledge
+from labeldesk.storage.db import Workspace
 
 QUESTIONS = [
     {"name": "label", "type": "choice", "options": ["a", "b", "c"]},

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from app.workflow import accounts
-from app.workflow.accounts import AccountError, SignInFailed
-from app.workflow.permissions import PermissionDenied
-from storage.db import Workspace
-from storage.models import User
+from labeldesk.app.workflow import accounts
+from labeldesk.app.workflow.accounts import AccountError, SignInFailed
+from labeldesk.app.workflow.permissions import PermissionDenied
+from labeldesk.storage.db import Workspace
+from labeldesk.storage.models import User
 
 
 def test_accounts_and_sign_in(team) -> None:

@@ -10,10 +10,10 @@ import numpy as np
 import orjson
 import pytest
 
-from app.workflow import export, quality, review
-from app.workflow.agreement import question_agreement
-from app.workflow.projects import get_project
-from app.workflow.records import iter_records
+from labeldesk.app.workflow import export, quality, review
+from labeldesk.app.workflow.agreement import question_agreement
+from labeldesk.app.workflow.projects import get_project
+from labeldesk.app.workflow.records import iter_records
 
 OPTIONS = ["a", "b", "c", "d"]
 ACCURACY = {"ann0": 1.0, "ann1": 0.9, "ann2": 0.8, "ann3": 0.7, "ann4": 0.4}

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select, update
 
-from app.workflow import quality, tasks
-from app.workflow.tasks import TaskError, next_task, submit
-from storage.models import Assignment, Item
+from labeldesk.app.workflow import quality, tasks
+from labeldesk.app.workflow.tasks import TaskError, next_task, submit
+from labeldesk.storage.models import Assignment, Item
 
 
 def drain(ws, who, project: str = "p", limit: int = 100, values: dict | None = None) -> list[str]:

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from app.workflow import accounts, export, quality, review, stats, tasks
-from app.workflow.permissions import Actor, PermissionDenied
-from storage.db import Workspace
-from storage.models import Adjudication, Annotation, Item, Review, User
+from labeldesk.app.workflow import accounts, export, quality, review, stats, tasks
+from labeldesk.app.workflow.permissions import Actor, PermissionDenied
+from labeldesk.storage.db import Workspace
+from labeldesk.storage.models import Adjudication, Annotation, Item, Review, User
 
 ROLES = ("annotator", "reviewer", "lead")
 LEAD, STAFF = {"lead"}, {"reviewer", "lead"}

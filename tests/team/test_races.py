@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.workflow import accounts, quality, review, tasks
-from storage.db import Workspace
-from storage.models import Annotation, Assignment, Item, Review, ReviewClaim, User
+from labeldesk.app.workflow import accounts, quality, review, tasks
+from labeldesk.storage.db import Workspace
+from labeldesk.storage.models import Annotation, Assignment, Item, Review, ReviewClaim, User
 
 IDLE_SECONDS = 3.0  # longer than a lease, so that abandoned work is reclaimed before workers stop
 

@@ -7,12 +7,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, update
 
-from app.workflow import review, stats
-from app.workflow.projects import get_project
-from app.workflow.records import iter_records
-from app.workflow.review import ReviewError
-from app.workflow.tasks import TaskError, next_task, save_draft, submit
-from storage.models import Annotation, Assignment, Review, ReviewClaim
+from labeldesk.app.workflow import review, stats
+from labeldesk.app.workflow.projects import get_project
+from labeldesk.app.workflow.records import iter_records
+from labeldesk.app.workflow.review import ReviewError
+from labeldesk.app.workflow.tasks import TaskError, next_task, save_draft, submit
+from labeldesk.storage.models import Annotation, Assignment, Review, ReviewClaim
 
 
 def submitted(ws, who, n: int, project: str = "p") -> dict[str, int]:
@@ -129,7 +129,7 @@ def test_rejecting_an_imported_submission_sends_it_back(sqlite_team) -> None:
     review.reject(team.ws, rev, entry.annotation_id, "not a")
     with team.ws.sessions() as s:
         assert s.scalar(select(Assignment.status)) == "rework"
-    from app.workflow import accounts, tasks
+    from labeldesk.app.workflow import accounts, tasks
 
     old = accounts.sign_in(team.ws, "old", None)
     tasks.acknowledge(team.ws, old, "p", 1)

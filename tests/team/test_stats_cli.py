@@ -8,9 +8,9 @@ from pathlib import Path
 
 import orjson
 
-from app.cli import main
-from app.workflow import stats
-from storage.db import Workspace
+from labeldesk.app.cli import main
+from labeldesk.app.workflow import stats
+from labeldesk.storage.db import Workspace
 
 
 def test_team_figures(sqlite_team, tmp_path: Path) -> None:

@@ -24,14 +24,14 @@ from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from app.ui import media_tracks, media_workers
-from app.ui.media_pane import MediaPane, uninstall_text_guard
-from app.ui.media_tracks import peaks_cache_dir
-from app.ui.media_workers import LatestWorker
-from app.workflow.tasks import Task
-from media.audio import nearest_zero_crossing
-from media.errors import Cancelled
-from media.peaks import PeakPyramid, build_peaks
+from labeldesk.app.ui import media_tracks, media_workers
+from labeldesk.app.ui.media_pane import MediaPane, uninstall_text_guard
+from labeldesk.app.ui.media_tracks import peaks_cache_dir
+from labeldesk.app.ui.media_workers import LatestWorker
+from labeldesk.app.workflow.tasks import Task
+from labeldesk.media.audio import nearest_zero_crossing
+from labeldesk.media.errors import Cancelled
+from labeldesk.media.peaks import PeakPyramid, build_peaks
 
 pytestmark = pytest.mark.gui
 
@@ -604,8 +604,8 @@ def test_unsupported_and_missing_media_entries(make_pane, library, qtbot):
 def test_task_form_builds_the_pane_and_undo_goes_through_set_value(qtbot, library, monkeypatch):
     from PySide6.QtGui import QUndoStack
 
-    from app.ui import questions
-    from app.ui.form import TaskForm
+    from labeldesk.app.ui import questions
+    from labeldesk.app.ui.form import TaskForm
 
     monkeypatch.setattr(questions, "MEDIA_ROOT", None)
     questions.set_media_root(library["root"])

@@ -13,14 +13,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 from sqlalchemy import select
 
-from app.ui.dashboard import COLUMNS, Dashboard, agreement_lines, open_dashboard
-from app.ui.dbworker import Change, DbWorker
-from app.workflow import accounts, review
-from app.workflow.importer import import_files
-from app.workflow.permissions import Actor
-from app.workflow.projects import create_project
-from storage.db import Workspace
-from storage.models import Annotation, Item, User
+from labeldesk.app.ui.dashboard import COLUMNS, Dashboard, agreement_lines, open_dashboard
+from labeldesk.app.ui.dbworker import Change, DbWorker
+from labeldesk.app.workflow import accounts, review
+from labeldesk.app.workflow.importer import import_files
+from labeldesk.app.workflow.permissions import Actor
+from labeldesk.app.workflow.projects import create_project
+from labeldesk.storage.db import Workspace
+from labeldesk.storage.models import Annotation, Item, User
 
 pytestmark = pytest.mark.gui
 

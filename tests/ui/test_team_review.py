@@ -12,16 +12,16 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialog
 from sqlalchemy import select
 
-from app.ui.answer_text import answer_text, ranking_text, safety_text, spans_text
-from app.ui.dbworker import Change, DbWorker
-from app.ui.review_dialogs import CorrectDialog, RejectDialog
-from app.ui.review_panel import DIFFERENT_ROW, MINORITY_CELL, ReviewPanel, open_review
-from app.workflow import accounts, tasks
-from app.workflow.importer import import_files
-from app.workflow.permissions import Actor
-from app.workflow.projects import create_project
-from storage.db import Workspace
-from storage.models import Annotation, Review, User
+from labeldesk.app.ui.answer_text import answer_text, ranking_text, safety_text, spans_text
+from labeldesk.app.ui.dbworker import Change, DbWorker
+from labeldesk.app.ui.review_dialogs import CorrectDialog, RejectDialog
+from labeldesk.app.ui.review_panel import DIFFERENT_ROW, MINORITY_CELL, ReviewPanel, open_review
+from labeldesk.app.workflow import accounts, tasks
+from labeldesk.app.workflow.importer import import_files
+from labeldesk.app.workflow.permissions import Actor
+from labeldesk.app.workflow.projects import create_project
+from labeldesk.storage.db import Workspace
+from labeldesk.storage.models import Annotation, Review, User
 
 pytestmark = pytest.mark.gui
 
@@ -120,7 +120,7 @@ def key(widget, k: Qt.Key, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
 
 def reviews(ws: Workspace) -> dict[tuple[str, str], Review]:
     """(item uid, annotator) -> the stored review."""
-    from storage.models import Item
+    from labeldesk.storage.models import Item
 
     with ws.sessions() as s:
         rows = s.execute(
@@ -283,7 +283,7 @@ def test_answers_read_as_text() -> None:
 def test_answers_without_an_editor_are_corrected_as_json(qtbot) -> None:
     from datetime import datetime, timezone
 
-    from app.workflow.review import QueueEntry
+    from labeldesk.app.workflow.review import QueueEntry
 
     questions = [{"name": "label", "type": "choice", "options": ["a", "b"]}, {"name": "turns", "type": "segments"}]
     before = {"label": "a", "turns": [{"start": 0.0, "end": 1.5, "label": "spk1"}]}

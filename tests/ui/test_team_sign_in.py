@@ -9,9 +9,9 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialog
 
-from app.ui.sign_in import SignInDialog, sign_in_actor, workspace_label
-from app.workflow import accounts
-from storage.db import Workspace
+from labeldesk.app.ui.sign_in import SignInDialog, sign_in_actor, workspace_label
+from labeldesk.app.workflow import accounts
+from labeldesk.storage.db import Workspace
 
 pytestmark = pytest.mark.gui
 

@@ -17,15 +17,15 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialog
 from sqlalchemy import select
 
-from app.ui.main import build_window
-from app.ui.media_pane import uninstall_text_guard
-from app.workflow.accounts import local_actor
-from app.ui.settings import Settings
-from app.workflow.importer import import_files
-from app.workflow.projects import create_project, publish_guidelines
-from app.workflow.tasks import acknowledge, next_task
-from storage.db import Workspace
-from storage.models import Annotation, Flag, Item
+from labeldesk.app.ui.main import build_window
+from labeldesk.app.ui.media_pane import uninstall_text_guard
+from labeldesk.app.workflow.accounts import local_actor
+from labeldesk.app.ui.settings import Settings
+from labeldesk.app.workflow.importer import import_files
+from labeldesk.app.workflow.projects import create_project, publish_guidelines
+from labeldesk.app.workflow.tasks import acknowledge, next_task
+from labeldesk.storage.db import Workspace
+from labeldesk.storage.models import Annotation, Flag, Item
 
 pytestmark = pytest.mark.gui
 
@@ -314,9 +314,9 @@ def test_draft_survives_a_killed_process(ws, tmp_path) -> None:
         from PySide6.QtCore import QTimer, Qt
         from PySide6.QtTest import QTest
         from PySide6.QtWidgets import QApplication
-        from app.ui.main import build_window
-        from app.ui.settings import Settings
-        from storage.db import Workspace
+        from labeldesk.app.ui.main import build_window
+        from labeldesk.app.ui.settings import Settings
+        from labeldesk.storage.db import Workspace
         app = QApplication([])
         settings = Settings("LabelDeskTests", "kill-{uuid.uuid4().hex}")
         settings.last_project = {name!r}
@@ -355,7 +355,7 @@ def test_team_menu_opens_review_and_dashboard_docks(qtbot, ws, tmp_path, window_
 
 
 def test_file_import_opens_the_wizard(qtbot, ws, tmp_path, window_for) -> None:
-    from app.ui.import_wizard import ImportWizard
+    from labeldesk.app.ui.import_wizard import ImportWizard
 
     name = project(ws, tmp_path, "ins", "instruction", [{"id": "i1", "instruction": "a"}])
     win = window_for(name)
@@ -367,7 +367,7 @@ def test_file_import_opens_the_wizard(qtbot, ws, tmp_path, window_for) -> None:
 
 
 def test_media_item_with_a_transcript_is_offered_with_its_segments_prefilled(qtbot, ws, tmp_path, window_for) -> None:
-    from app.workflow.demo import DEMO_TURNS, write_demo_media
+    from labeldesk.app.workflow.demo import DEMO_TURNS, write_demo_media
 
     folder = tmp_path / "media"
     folder.mkdir()

@@ -8,7 +8,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from widgets.regions import Region, Tier  # noqa: E402
+from labeldesk.widgets.regions import Region, Tier  # noqa: E402
 
 SAMPLE_RATE = 48000
 
@@ -36,7 +36,7 @@ def tiers():
 @pytest.fixture
 def waveform(qtbot, tiers):
     """A 1000×240 waveform of a 100 s sine, showing 0–10 s (100 px/s)."""
-    from widgets.waveform import WaveformView
+    from labeldesk.widgets.waveform import WaveformView
 
     w = WaveformView()
     qtbot.addWidget(w)

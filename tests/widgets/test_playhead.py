@@ -4,7 +4,7 @@ import wave
 
 import pytest
 
-from app.ui.playhead import Playhead
+from labeldesk.app.ui.playhead import Playhead
 
 
 @pytest.fixture
@@ -137,8 +137,8 @@ def test_with_audio_source_follows_player(ph, qtbot, tmp_path):
 
 def test_panes_follow_the_one_clock(ph, qtbot):
     """Wiring as app/ui does it: panes follow timeChanged, seeks go to the clock."""
-    from widgets.transcript import TranscriptView, Turn
-    from widgets.waveform import WaveformView
+    from labeldesk.widgets.transcript import TranscriptView, Turn
+    from labeldesk.widgets.waveform import WaveformView
 
     wave = WaveformView()
     tv = TranscriptView()

@@ -1,6 +1,6 @@
 import numpy as np
 
-from widgets.regions import IntervalIndex, Region, RegionIndex, Tier
+from labeldesk.widgets.regions import IntervalIndex, Region, RegionIndex, Tier
 
 
 def _brute_overlap(starts, ends, t0, t1):

@@ -6,9 +6,9 @@ from PySide6.QtGui import QImage, QKeySequence, QPainter, QPainterPath, QShortcu
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget
 
-from app.ui.playhead import Playhead
-from widgets import shortcuts
-from widgets.waveform import WaveformView
+from labeldesk.app.ui.playhead import Playhead
+from labeldesk.widgets import shortcuts
+from labeldesk.widgets.waveform import WaveformView
 
 
 @pytest.mark.parametrize("name", sorted(shortcuts.PRESETS))

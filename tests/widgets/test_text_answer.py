@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLineEdit, QVBoxLayout, QWidget
 
-from widgets.text_answer import TextAnswer, count_text
+from labeldesk.widgets.text_answer import TextAnswer, count_text
 
 SHOTS = Path("/tmp/widget_shots")
 

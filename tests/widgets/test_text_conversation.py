@@ -8,9 +8,9 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLineEdit, QVBoxLayout, QWidget
 
-from widgets.conversation import ConversationEditor, ConversationView, message_text
-from widgets.safe_text import FindBar, PositionIndicator
-from widgets.text_offsets import OffsetMap
+from labeldesk.widgets.conversation import ConversationEditor, ConversationView, message_text
+from labeldesk.widgets.safe_text import FindBar, PositionIndicator
+from labeldesk.widgets.text_offsets import OffsetMap
 
 SHOTS = Path("/tmp/widget_shots")
 DIALOGUE = [

@@ -5,7 +5,7 @@ import pytest
 from PySide6.QtGui import QTextCursor, QTextDocument
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit
 
-from widgets.text_offsets import OffsetMap, cp_to_utf16, display_text, set_selection_layer, utf16_to_cp
+from labeldesk.widgets.text_offsets import OffsetMap, cp_to_utf16, display_text, set_selection_layer, utf16_to_cp
 
 SAMPLES = [
     "",

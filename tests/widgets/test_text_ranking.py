@@ -8,7 +8,7 @@ from PySide6.QtCore import QModelIndex, QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
-from widgets.ranking import RankingWidget, groups_to_value, value_to_groups
+from labeldesk.widgets.ranking import RankingWidget, groups_to_value, value_to_groups
 
 SHOTS = Path("/tmp/widget_shots")
 RESPONSES = [

@@ -9,7 +9,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QGroupBox, QLabel, QVBoxLayout, QWidget
 
-from widgets.rating import ChoiceGroup, RatingBar, choice_keys
+from labeldesk.widgets.rating import ChoiceGroup, RatingBar, choice_keys
 
 SHOTS = Path("/tmp/widget_shots")
 

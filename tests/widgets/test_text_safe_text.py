@@ -12,7 +12,7 @@ from PySide6.QtGui import QFontInfo, QImage, QKeySequence, QShortcut, QTextCurso
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QPlainTextEdit, QTextEdit, QVBoxLayout, QWidget
 
-from widgets.safe_text import (
+from labeldesk.widgets.safe_text import (
     MARKDOWN_LIMIT,
     FindBar,
     blocked_image,
@@ -21,7 +21,7 @@ from widgets.safe_text import (
     monospace_families,
     render_markdown,
 )
-from widgets.text_offsets import LAYER_PROPERTY
+from labeldesk.widgets.text_offsets import LAYER_PROPERTY
 
 SHOTS = Path("/tmp/widget_shots")
 

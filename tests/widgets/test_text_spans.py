@@ -9,9 +9,9 @@ from PySide6.QtGui import QKeyEvent, QTextCharFormat, QTextCursor
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
-from widgets.safe_text import FindBar
-from widgets.spans import SpanHighlighter, span_layers
-from widgets.text_offsets import LAYER_PROPERTY, OffsetMap
+from labeldesk.widgets.safe_text import FindBar
+from labeldesk.widgets.spans import SpanHighlighter, span_layers
+from labeldesk.widgets.text_offsets import LAYER_PROPERTY, OffsetMap
 
 SHOTS = Path("/tmp/widget_shots")
 LABELS = ["unsupported-claim", "factual-error", "off-topic"]

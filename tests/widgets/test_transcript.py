@@ -3,7 +3,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from widgets.transcript import TranscriptView, Turn
+from labeldesk.widgets.transcript import TranscriptView, Turn
 
 
 @pytest.fixture

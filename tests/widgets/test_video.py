@@ -3,8 +3,8 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
-from widgets.regions import Region, Tier
-from widgets.video import TimelineStrip, VideoFrameView
+from labeldesk.widgets.regions import Region, Tier
+from labeldesk.widgets.video import TimelineStrip, VideoFrameView
 
 NOMOD = Qt.KeyboardModifier.NoModifier
 

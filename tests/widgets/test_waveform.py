@@ -7,8 +7,8 @@ from PySide6.QtGui import QKeyEvent, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from widgets.regions import Region
-from widgets.waveform import PLAYHEAD, WAVE_FG, WaveformView
+from labeldesk.widgets.regions import Region
+from labeldesk.widgets.waveform import PLAYHEAD, WAVE_FG, WaveformView
 
 NOMOD = Qt.KeyboardModifier.NoModifier
 LEFT = Qt.MouseButton.LeftButton

@@ -19,7 +19,7 @@ from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 
-from app.workflow.agreement import (
+from labeldesk.app.workflow.agreement import (
     QuestionAgreement,
     Submission,
     category_table,
@@ -633,7 +633,7 @@ def test_gold_accuracy():
 
 
 def test_modules_import_no_qt_db_or_reference_packages():
-    code = ("import sys; import app.workflow.agreement, app.workflow.consensus; "
+    code = ("import sys; import labeldesk.app.workflow.agreement, labeldesk.app.workflow.consensus; "
             "bad = [m for m in ('PySide6', 'sqlalchemy', 'krippendorff', 'sklearn', 'statsmodels', 'scipy') "
             "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     root = Path(__file__).resolve().parents[2]

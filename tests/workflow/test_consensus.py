@@ -7,8 +7,8 @@ import random
 import numpy as np
 import pytest
 
-from app.workflow.agreement import question_agreement
-from app.workflow.consensus import Consensus, consensus, consensus_values
+from labeldesk.app.workflow.agreement import question_agreement
+from labeldesk.app.workflow.consensus import Consensus, consensus, consensus_values
 
 CHOICE = {"name": "verdict", "type": "choice", "options": ["keep", "fix", "reject"]}
 RATING = {"name": "quality", "type": "rating", "min": 1, "max": 5, "scale": "ordinal"}

@@ -5,8 +5,8 @@ import random
 import numpy as np
 import pytest
 
-from app.workflow.clean.config import CleanConfig
-from app.workflow.clean.duplicates import (
+from labeldesk.app.workflow.clean.config import CleanConfig
+from labeldesk.app.workflow.clean.duplicates import (
     DedupSettings,
     Shingler,
     candidate_probability,
@@ -91,7 +91,7 @@ def test_keep_by_id():
     rnd = random.Random(3)
     base = text(rnd, 50)
     cfg = CleanConfig.from_dict({"duplicates": {"keep": "id"}})
-    from app.workflow.clean.pipeline import run_pipeline
+    from labeldesk.app.workflow.clean.pipeline import run_pipeline
 
     items = [{"id": "z", "messages": [{"role": "user", "content": base}]},
              {"id": "a", "messages": [{"role": "user", "content": base}]}]

@@ -4,8 +4,8 @@ import unicodedata
 
 import pytest
 
-from app.workflow.clean.config import CleanConfig
-from app.workflow.clean.encoding import EncodingRepairer, binary_ratio, first_difference
+from labeldesk.app.workflow.clean.config import CleanConfig
+from labeldesk.app.workflow.clean.encoding import EncodingRepairer, binary_ratio, first_difference
 
 
 @pytest.fixture(scope="module")

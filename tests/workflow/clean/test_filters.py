@@ -2,8 +2,8 @@
 
 import pytest
 
-from app.workflow.clean.config import CleanConfig
-from app.workflow.clean.filters import TextFilters, label_checks
+from labeldesk.app.workflow.clean.config import CleanConfig
+from labeldesk.app.workflow.clean.filters import TextFilters, label_checks
 
 
 @pytest.fixture(scope="module")

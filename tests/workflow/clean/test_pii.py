@@ -2,8 +2,8 @@
 
 import pytest
 
-from app.workflow.clean.config import CleanConfig
-from app.workflow.clean.pii import PiiDetector, iban_valid, luhn_valid, shannon_entropy, verhoeff_valid
+from labeldesk.app.workflow.clean.config import CleanConfig
+from labeldesk.app.workflow.clean.pii import PiiDetector, iban_valid, luhn_valid, shannon_entropy, verhoeff_valid
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import warnings
 import pytest
 import yaml
 
-from app.workflow.clean import (
+from labeldesk.app.workflow.clean import (
     CleanCancelled,
     CleanConfig,
     ConfigError,
@@ -24,7 +24,7 @@ from app.workflow.clean import (
     read_text_file,
     run_pipeline,
 )
-from app.workflow.clean.config import DEFAULTS
+from labeldesk.app.workflow.clean.config import DEFAULTS
 
 RND = random.Random(11)
 VOCAB = sorted({"".join(RND.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(RND.randint(3, 9))) for _ in range(4000)})
@@ -141,7 +141,7 @@ def test_ten_megabyte_item():
 
 
 def test_an_exception_in_one_item_is_contained(monkeypatch):
-    from app.workflow.clean import pipeline
+    from labeldesk.app.workflow.clean import pipeline
 
     proc = pipeline._Processor(CleanConfig.default())
     real = proc.pii.find
