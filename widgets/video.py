@@ -27,9 +27,11 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from labeldesk.widgets.paint_cache import blit, image_array, sized_cache
+from labeldesk.widgets.region_lanes import RegionLanePainter
 from labeldesk.widgets.regions import Region, Tier
 from labeldesk.widgets.shortcuts import key_matches, preset
-from labeldesk.widgets.waveform import RegionLanePainter, format_time, image_array
+from labeldesk.widgets.waveform_paint import format_time
 
 __all__ = ["VideoFrameView", "TimelineStrip", "rgb_to_qimage"]
 
@@ -385,10 +387,7 @@ class TimelineStrip(QWidget):
     def _compose(self) -> None:
         dpr = self.devicePixelRatioF()
         w, h = max(1, self.width()), max(1, self.height())
-        size = QSize(int(round(w * dpr)), int(round(h * dpr)))
-        if self._composed is None or self._composed.size() != size:
-            self._composed = QImage(size, QImage.Format.Format_ARGB32_Premultiplied)
-            self._composed.setDevicePixelRatio(dpr)
+        self._composed = sized_cache(self._composed, w, h, dpr)
         p = QPainter(self._composed)
         try:
             p.fillRect(QRectF(0, 0, w, h), BG)
@@ -420,23 +419,12 @@ class TimelineStrip(QWidget):
             if lane_h > 0:
                 t0, t1 = self.view_range()
                 gap = 1.0 if lane_h < 10 else 2.0
-                vis = self._lanes.visible(top=lanes_top, lane_h=lane_h, width=w, t0=t0, spp=(t1 - t0) / w)
+                lanes = self._lanes.visible(top=lanes_top, lane_h=lane_h, width=w, t0=t0, spp=(t1 - t0) / w, gap=gap)
                 p.end()  # the lanes are rasterised with numpy into the buffer
-                self._lanes.raster(image_array(self._composed), vis, lane_h=lane_h, dpr=dpr, gap=gap)
+                self._lanes.raster(image_array(self._composed), lanes, dpr=dpr)
                 p.begin(self._composed)
                 p.setFont(self._font)
-                self._lanes.overlay(
-                    p,
-                    vis,
-                    lane_h=lane_h,
-                    width=w,
-                    selected=self._selected,
-                    labels=lane_h >= 12,
-                    names=False,
-                    gap=gap,
-                    t0=t0,
-                    spp=(t1 - t0) / w,
-                )
+                self._lanes.overlay(p, lanes, selected=self._selected, labels=lane_h >= 12, names=False)
         finally:
             p.end()
         self._dirty = False
@@ -472,9 +460,7 @@ class TimelineStrip(QWidget):
         if self._dirty or self._composed is None:
             self._compose()
         p = QPainter(self)
-        dpr = self._composed.devicePixelRatio()
-        r = event.rect()
-        p.drawImage(QRectF(r), self._composed, QRectF(r.x() * dpr, r.y() * dpr, r.width() * dpr, r.height() * dpr))
+        blit(p, self._composed, event.rect())
         x = self.playhead_x()
         if 0 <= x < self.width():
             p.fillRect(QRect(x, 0, 1, self.height()), PLAYHEAD)
