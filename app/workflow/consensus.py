@@ -1,6 +1,9 @@
 """Consensus: one item's submissions for one question -> one answer.
 
-Qt-free and database-free (numpy only, through :mod:`app.workflow.agreement`).
+Qt-free and database-free (numpy only).  Answers are read with the helpers of
+:mod:`.answers`, :mod:`.agreement_rank` and :mod:`.agreement_spans`, which
+:mod:`.agreement` shares, so that its per-annotator figures compare with this
+consensus.
 
 Rules by question type (``Consensus.method`` names the one used):
 
@@ -68,17 +71,15 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from labeldesk.app.workflow.agreement import (
-    VERDICT_ORDER,
-    _as_set,
-    _Counts,
-    _merge,
-    _rank_similarity,
-    _ranking_map,
-    _segment_sets,
-    _span_sets,
-    _to_ticks,
+from labeldesk.app.workflow.agreement_rank import rank_similarity
+from labeldesk.app.workflow.agreement_spans import (
+    mean_pairwise_f1,
+    merge_intervals,
+    segment_intervals,
+    span_intervals,
+    to_ticks,
 )
+from labeldesk.app.workflow.answers import VERDICT_ORDER, as_set, ranking_map
 
 __all__ = ["Consensus", "consensus", "consensus_values", "SEGMENT_RESOLUTION"]
 
@@ -125,7 +126,7 @@ def _choice(question: Mapping[str, Any], values: list[Any]) -> Consensus:
 
 def _multi_choice(question: Mapping[str, Any], values: list[Any]) -> Consensus:
     k = len(values)
-    sets = [_as_set(v) for v in values]
+    sets = [as_set(v) for v in values]
     counts = Counter(o for s in sets for o in s)
     order = list(question.get("options") or ())
     chosen = sorted((o for o, c in counts.items() if 2 * c > k), key=_order_key(order))
@@ -146,7 +147,7 @@ def _rating(question: Mapping[str, Any], values: list[Any]) -> Consensus:
 
 def _ranking(question: Mapping[str, Any], values: list[Any]) -> Consensus:
     k = len(values)
-    maps = [_ranking_map(v) for v in values]
+    maps = [ranking_map(v) for v in values]
     responses = list(dict.fromkeys(r for m in maps for r in m))
     if not responses:
         return Consensus([], "borda", None, False, k)
@@ -168,20 +169,13 @@ def _ranking(question: Mapping[str, Any], values: list[Any]) -> Consensus:
             best = min(m.values()) if m else None
             return {r for r, v in m.items() if v == best}
         contradictory = not all(first(m) == top for m in maps)
-    sims = [s for a, b in combinations(maps, 2) if (s := _rank_similarity(a, b)) is not None]
+    sims = [s for a, b in combinations(maps, 2) if (s := rank_similarity(a, b)) is not None]
     agreement = float(np.mean(sims)) if sims else None
     return Consensus(result, "borda", agreement, contradictory, k)
 
 
 def _pairwise_f1(sets: list[dict]) -> float | None:
-    if len(sets) < 2:
-        return None
-    vals = []
-    for a, b in combinations(sets, 2):
-        c = _Counts()
-        c.add(a, b)
-        vals.append(c.f1(*c.overall()))
-    return float(np.mean(vals))
+    return mean_pairwise_f1(sets) if len(sets) >= 2 else None
 
 
 def _vote(per_annotator: list[list[tuple[int, int]]]) -> tuple[list[int], list[int]]:
@@ -205,13 +199,13 @@ def _vote(per_annotator: list[list[tuple[int, int]]]) -> tuple[list[int], list[i
 def _spans(question: Mapping[str, Any], values: list[Any]) -> Consensus:
     k = len(values)
     need = math.ceil(k / 2)
-    sets = [_span_sets(v) for v in values]
+    sets = [span_intervals(v) for v in values]
     label_key = _order_key(list(question.get("labels") or ()))
     targets = sorted({t for st in sets for (t, _l) in st}, key=lambda t: (t is None, str(t)))
     result: list[dict[str, Any]] = []
     tied_any = False
     for target in targets:
-        cover = [_merge(iv for (t, _l), ivs in st.items() if t == target for iv in ivs) for st in sets]
+        cover = [merge_intervals(iv for (t, _l), ivs in st.items() if t == target for iv in ivs) for st in sets]
         bounds, counts = _vote(cover)
         labels = sorted({lab for st in sets for (t, lab) in st if t == target}, key=label_key)
         label_votes = {lab: [0] * len(counts) for lab in labels}
@@ -261,7 +255,7 @@ def _segments(question: Mapping[str, Any], values: list[Any]) -> Consensus:
     k = len(values)
     need = math.ceil(k / 2)
     res = SEGMENT_RESOLUTION
-    sets = [_segment_sets(v, res) for v in values]
+    sets = [segment_intervals(v, res) for v in values]
     keys = sorted({key for st in sets for key in st}, key=lambda x: tuple(str(p) for p in (*x[0], x[1])))
     result: list[dict[str, Any]] = []
     tied_any = False
@@ -287,7 +281,7 @@ def _segments(question: Mapping[str, Any], values: list[Any]) -> Consensus:
                         continue
                     if sg.get("text") in (None, ""):
                         continue
-                    a, b = _to_ticks(sg["start"], res), _to_ticks(sg["end"], res)
+                    a, b = to_ticks(sg["start"], res), to_ticks(sg["end"], res)
                     ov = min(b, e) - max(a, s)
                     if ov > 0:
                         t = _norm_text(sg["text"])
