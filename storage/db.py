@@ -15,17 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, select
+import platformdirs
+from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from labeldesk.storage.models import Setting
 
-MIGRATIONS = Path(__file__).with_name("migrations")
+# The newest migration in migrations/versions; a test holds the two equal.
+SCHEMA_HEAD = "0002"
 DB_FILE = "workspace.db"
 ENV_WORKSPACE = "LABELDESK_WORKSPACE"
 
@@ -64,6 +62,11 @@ class Location:
     def is_sqlite(self) -> bool:
         return self.url.startswith("sqlite")
 
+    @property
+    def url_for_display(self) -> str:
+        """The URL with its password masked, for messages and logs."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
 
 def resolve_location(spec: str | os.PathLike | None) -> Location:
     """Turn `--workspace PATH|URL` (or LABELDESK_WORKSPACE) into a database URL."""
@@ -92,85 +95,33 @@ def make_engine(location: Location) -> Engine:
         event.listen(engine, "connect", _set_sqlite_pragmas)
         event.listen(engine, "begin", _begin)
         return engine
-    return create_engine(
-        location.url,
-        json_serializer=_json_dumps,
-        json_deserializer=orjson.loads,
-        pool_pre_ping=True,
-    )
-
-
-def alembic_config(url: str) -> Config:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return cfg
-
-
-def code_head() -> str:
-    heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
-    return heads[0]
-
-
-def database_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
-
-
-def _backup_sqlite(db_path: Path, revision: str) -> Path:
-    """Online backup before a schema upgrade, so a failed upgrade loses nothing."""
-    target = db_path.with_name(f"{db_path.stem}.before-{revision}.db")
-    src = sqlite3.connect(db_path)
-    dst = sqlite3.connect(target)
     try:
-        src.backup(dst)
-    finally:
-        dst.close()
-        src.close()
-    return target
+        return create_engine(
+            location.url,
+            json_serializer=_json_dumps,
+            json_deserializer=orjson.loads,
+            pool_pre_ping=True,
+        )
+    except ModuleNotFoundError as exc:  # psycopg is the `postgres` extra
+        raise WorkspaceError(f"{location.url_for_display}: a PostgreSQL workspace needs its driver: "
+                             f"pip install 'labeldesk[postgres]' ({exc})") from None
+
+
+def stored_revision(engine: Engine) -> str | None:
+    """The schema revision the database records, read without loading Alembic."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
 
 
 def upgrade(engine: Engine, location: Location) -> None:
-    """Bring the database to the code's schema; refuse one newer than the code."""
-    script = ScriptDirectory.from_config(alembic_config(location.url))
-    current = database_revision(engine)
-    head = script.get_current_head()
-    if current == head:
+    """Bring the database to the code's schema; a current one (the common case) costs one query."""
+    if stored_revision(engine) == SCHEMA_HEAD:
         return
-    known = {rev.revision for rev in script.walk_revisions()}
-    if current is not None and current not in known:
-        raise WorkspaceError(
-            f"workspace {location.url} has schema revision {current}, newer than this "
-            f"LabelDesk knows (up to {head}): upgrade LabelDesk before opening it"
-        )
-    if current is not None and location.is_sqlite:
-        _backup_sqlite(Path(make_url(location.url).database), current)
-    cfg = alembic_config(location.url)
-    with engine.connect() as conn:
-        if location.is_sqlite:
-            _set_foreign_keys(conn, False)
-        try:
-            with conn.begin():
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
-                if location.is_sqlite:
-                    _check_foreign_keys(conn, location)
-        finally:
-            if location.is_sqlite:
-                _set_foreign_keys(conn, True)
+    from labeldesk.storage import migrate  # Alembic loads only when there is something to migrate
 
-
-def _set_foreign_keys(conn, on: bool) -> None:
-    """SQLite batch migrations rebuild tables: with foreign keys on, dropping the old table
-    would cascade into (and delete) the rows that point at it. The PRAGMA only works
-    outside a transaction, so it goes to the driver connection directly."""
-    conn.connection.driver_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
-
-
-def _check_foreign_keys(conn, location: Location) -> None:
-    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
-    if broken:
-        raise WorkspaceError(f"schema upgrade of {location.url} would break {len(broken)} references (first: {broken[0]}); nothing was changed")
+    migrate.upgrade(engine, location)
 
 
 class Workspace:
@@ -194,6 +145,7 @@ class Workspace:
         ws = cls(location, engine)
         if location.folder is not None:
             ws.media_root.mkdir(parents=True, exist_ok=True)
+            ws.cache_root.mkdir(parents=True, exist_ok=True)
         return ws
 
     @property
@@ -207,8 +159,10 @@ class Workspace:
 
     @property
     def cache_root(self) -> Path:
-        base = self.location.folder or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "labeldesk"
-        return base / "cache"
+        """Derived data (peak pyramids): the workspace's own cache/, or the user's cache folder for a server workspace."""
+        if self.location.folder is not None:
+            return self.location.folder / "cache"
+        return platformdirs.user_cache_path("labeldesk")
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

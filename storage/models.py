@@ -37,8 +37,6 @@ NAMING = {
 
 Document = JSON().with_variant(JSONB(), "postgresql")
 
-ROLES = ("annotator", "reviewer", "lead")
-KINDS = ("instruction", "conversation", "preference", "safety", "evaluation")
 
 
 def utcnow() -> datetime:

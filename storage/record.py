@@ -16,8 +16,9 @@ from typing import Any, Literal, NotRequired, TypedDict
 import jsonschema_rs
 import orjson
 
+from labeldesk.storage.vocabulary import KINDS
+
 SCHEMA_ID = "labeldesk/record@1"
-KINDS = ("instruction", "conversation", "preference", "safety", "evaluation")
 
 
 class MediaRange(TypedDict):

@@ -14,8 +14,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from labeldesk.storage.db import Workspace
 
-console = Console(stderr=True)
-out = Console()
+STDIO = "-"  # a file argument that means standard input or output
+
+
+def _console(stderr: bool) -> Console:
+    piped = not (sys.stderr if stderr else sys.stdout).isatty()
+    # Piped output is read by programs and grep, not people: never cut or wrap it at a guessed 80 columns.
+    return Console(stderr=stderr, width=1_000_000 if piped else None, soft_wrap=piped)
+
+
+console = _console(stderr=True)
+out = _console(stderr=False)
 
 
 class CommandError(Exception):

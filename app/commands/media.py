@@ -36,15 +36,3 @@ def cmd_frame(args: argparse.Namespace) -> None:
         print_json(result)
     else:
         console.print(f"frame {frame.index} (pts {frame.pts:.6f} s) written to {args.out}")
-
-
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    media = sub.add_parser("media", help="probe media files, extract frames").add_subparsers(dest="action", required=True)
-    p = media.add_parser("probe", parents=[common], help="duration, streams, sample rate, fps, rotation")
-    p.add_argument("file")
-    p.set_defaults(func=cmd_probe)
-    p = media.add_parser("frame", parents=[common], help="write the exact frame shown at a time as PNG")
-    p.add_argument("video")
-    p.add_argument("--at", type=float, required=True, metavar="SECONDS")
-    p.add_argument("--out", required=True, metavar="FILE.png")
-    p.set_defaults(func=cmd_frame)

@@ -93,21 +93,3 @@ def cmd_clean_review(args: argparse.Namespace) -> None:
 
 def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
-
-
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("clean", parents=[common], help="clean a project's items: encoding, duplicates, private data, filters")
-    p.add_argument("--project", required=True)
-    p.add_argument("--config", metavar="FILE.yaml", help="cleaning configuration merged over the defaults "
-                                                          "(copy resources/clean/default.yaml)")
-    p.add_argument("--dry-run", action="store_true", help="report what would change; write nothing to the workspace")
-    p.add_argument("--report", metavar="FILE.json", help="write the full report (every item it found something about)")
-    p.add_argument("--markdown", metavar="FILE.md", help="write the report as Markdown")
-    p.add_argument("--html", metavar="FILE.html", help="write the report as a standalone HTML page")
-    p.set_defaults(func=cmd_clean)
-
-    p = sub.add_parser("clean-review", parents=[common], help="list the items cleaning holds for review, or keep / remove them")
-    p.add_argument("--project", required=True)
-    p.add_argument("--keep", nargs="+", metavar="ID", help="send these items back to labeling")
-    p.add_argument("--remove", nargs="+", metavar="ID", help="take these items out")
-    p.set_defaults(func=cmd_clean_review)

@@ -9,8 +9,6 @@ Every permission is checked by the workflow operation itself, never here.
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,39 +16,10 @@ from typing import Any
 import orjson
 from rich.table import Table
 
+from labeldesk.app.commands.acting import acting_user
 from labeldesk.app.commands.common import CommandError, console, open_workspace, out, print_json, progress_bar
 from labeldesk.app.workflow import accounts, quality, review, stats, tasks
 from labeldesk.app.workflow.export import aggregate
-from labeldesk.app.workflow.permissions import Actor
-from labeldesk.storage.db import Workspace
-from labeldesk.storage.models import ROLES
-
-ENV_PASSWORD = "LABELDESK_PASSWORD"
-
-
-# --- signing in ----------------------------------------------------------------------------
-
-
-def add_acting_user(parser: argparse.ArgumentParser, flags: tuple[str, ...] = ("--user", "--as")) -> None:
-    parser.add_argument(*flags, dest="acting", metavar="NAME",
-                        help=f"act as this user (password from ${ENV_PASSWORD} or a prompt on a shared workspace; "
-                             "default: the local lead of a personal workspace)")
-
-
-def _password(ws: Workspace, name: str) -> str | None:
-    password = os.environ.get(ENV_PASSWORD)
-    if password is None and not ws.location.is_sqlite:
-        if not sys.stdin.isatty():
-            raise CommandError(f"signing in as {name!r} needs a password: set ${ENV_PASSWORD} or run in a terminal")
-        password = getpass.getpass(f"password for {name}: ")
-    return password
-
-
-def acting_user(ws: Workspace, args: argparse.Namespace) -> Actor:
-    name = getattr(args, "acting", None)
-    if not name:
-        return accounts.local_actor(ws)
-    return accounts.sign_in(ws, name, _password(ws, name))
 
 
 def _json_arg(text: str, what: str) -> dict[str, Any]:
@@ -145,7 +114,10 @@ def cmd_route(args: argparse.Namespace) -> None:
     ws = open_workspace(args)
     changed = tasks.route_items(ws, acting_user(ws, args), args.project, args.items, domain=args.domain,
                                 locale=args.locale, from_meta=args.from_meta)
-    console.print(f"routed {changed} item(s) of {args.project}")
+    if args.json:
+        print_json({"project": args.project, "routed": changed})
+    else:
+        console.print(f"routed {changed} item(s) of {args.project}")
 
 
 def cmd_gold(args: argparse.Namespace) -> None:
@@ -293,101 +265,3 @@ def cmd_stats(args: argparse.Namespace) -> None:
     out.print(table)
     for name, counts in figures.labels.items():
         out.print(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-
-
-# --- the parsers -----------------------------------------------------------------------------
-
-
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    users = sub.add_parser("users", help="accounts: add, change, list (a lead's commands)").add_subparsers(dest="action", required=True)
-    p = users.add_parser("add", parents=[common], help="create an account")
-    p.add_argument("name")
-    p.add_argument("--role", required=True, choices=ROLES)
-    p.add_argument("--password-stdin", action="store_true", help="read the new password from the first line of stdin")
-    p.add_argument("--domains", nargs="*", metavar="DOMAIN", help="domains they may label, e.g. medical legal code")
-    p.add_argument("--locales", nargs="*", metavar="LOCALE", help="locales they may label, e.g. en de-AT")
-    add_acting_user(p, ("--as",))
-    p.set_defaults(func=cmd_users_add)
-    p = users.add_parser("set", parents=[common], help="change an account")
-    p.add_argument("name")
-    p.add_argument("--role", choices=ROLES)
-    p.add_argument("--password-stdin", action="store_true", help="read a new password from the first line of stdin")
-    p.add_argument("--domains", nargs="*", metavar="DOMAIN")
-    p.add_argument("--locales", nargs="*", metavar="LOCALE")
-    state = p.add_mutually_exclusive_group()
-    state.add_argument("--activate", action="store_true")
-    state.add_argument("--deactivate", action="store_true")
-    add_acting_user(p, ("--as",))
-    p.set_defaults(func=cmd_users_set)
-    p = users.add_parser("list", parents=[common], help="list accounts")
-    add_acting_user(p)
-    p.set_defaults(func=cmd_users_list)
-
-    p = sub.add_parser("assign", parents=[common], help="a lead hands items to a user")
-    p.add_argument("--project", required=True)
-    p.add_argument("--user", dest="assignee", required=True, help="who gets the items")
-    p.add_argument("--count", type=int, default=1)
-    add_acting_user(p, ("--as",))
-    p.set_defaults(func=cmd_assign)
-
-    p = sub.add_parser("route", parents=[common], help="set the domain / locale items require")
-    p.add_argument("--project", required=True)
-    p.add_argument("--items", nargs="*", metavar="UID", help="these items (default: all)")
-    p.add_argument("--domain", help='required domain ("" clears)')
-    p.add_argument("--locale", help='required locale ("" clears)')
-    p.add_argument("--from-meta", action="store_true", help="take domain / locale from each item's meta")
-    add_acting_user(p)
-    p.set_defaults(func=cmd_route)
-
-    p = sub.add_parser("gold", parents=[common], help="gold items with known answers, and how often they are mixed in")
-    p.add_argument("--project", required=True)
-    p.add_argument("--set", metavar="UID", help="make this item gold (with --values)")
-    p.add_argument("--values", metavar="JSON", help="the known answers, {question: answer}")
-    p.add_argument("--clear", nargs="*", metavar="UID", help="make these items regular again")
-    p.add_argument("--file", metavar="FILE.jsonl", help='lines of {"id": UID, "values": {...}}')
-    p.add_argument("--rate", type=float, help="share of each annotator's tasks that are gold (0..1)")
-    add_acting_user(p)
-    p.set_defaults(func=cmd_gold)
-
-    p = sub.add_parser("review", parents=[common], help="list a review queue, or accept / reject / correct a submission")
-    p.add_argument("--project", required=True)
-    p.add_argument("--level", type=int, default=1)
-    action = p.add_mutually_exclusive_group()
-    action.add_argument("--accept", type=int, metavar="ID", help="accept submission ID")
-    action.add_argument("--reject", type=int, metavar="ID", help="send submission ID back for rework (needs --reason)")
-    action.add_argument("--correct", type=int, metavar="ID", help="correct submission ID (needs --values)")
-    p.add_argument("--reason", help="why (shown to the annotator)")
-    p.add_argument("--values", metavar="JSON", help="corrected answers, {question: answer}")
-    p.add_argument("--revision", type=int, help="refuse if the submission changed since this revision")
-    p.add_argument("--limit", type=int, default=100, help="queue entries to list")
-    add_acting_user(p)
-    p.set_defaults(func=cmd_review)
-
-    p = sub.add_parser("adjudicate", parents=[common], help="list items escalated by disagreement, or decide one")
-    p.add_argument("--project", required=True)
-    p.add_argument("--item", metavar="UID", help="decide this item (with --values)")
-    p.add_argument("--values", metavar="JSON", help="the lead's answers, {question: answer}")
-    p.add_argument("--reason")
-    p.add_argument("--threshold", type=float, help="agreement threshold (default: the project's)")
-    add_acting_user(p)
-    p.set_defaults(func=cmd_adjudicate)
-
-    p = sub.add_parser("agreement", parents=[common], help="inter-annotator agreement per question, annotator and gold")
-    p.add_argument("--project", required=True)
-    p.add_argument("--question", help="only this question")
-    add_acting_user(p)
-    p.set_defaults(func=cmd_agreement)
-
-    p = sub.add_parser("aggregate", parents=[common], help="one record per decided item, below-threshold items escalated or dropped")
-    p.add_argument("--project", required=True)
-    p.add_argument("--threshold", type=float, help="agreement threshold (default: the project's agreement_threshold)")
-    p.add_argument("--out", help="write the records here (.jsonl or .parquet)")
-    p.add_argument("--include-unreviewed", action="store_true", help="also keep single submissions nobody reviewed")
-    add_acting_user(p)
-    p.set_defaults(func=cmd_aggregate)
-
-    p = sub.add_parser("stats", parents=[common], help="team figures: progress, throughput, time, agreement, gold, corrections")
-    p.add_argument("--project", required=True)
-    p.add_argument("--csv", metavar="FILE", help="also write every figure to FILE as CSV")
-    add_acting_user(p)
-    p.set_defaults(func=cmd_stats)

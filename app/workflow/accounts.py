@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from labeldesk.app.workflow.permissions import LEAD, PermissionDenied, Actor, require
 from labeldesk.app.workflow.projects import local_lead
 from labeldesk.storage.db import Workspace
-from labeldesk.storage.models import ROLES, User
+from labeldesk.storage.models import User
+from labeldesk.storage.vocabulary import ROLES
 
 MIN_PASSWORD = 8
 _hasher = PasswordHasher()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import platformdirs
 import soundfile as sf
 
 from labeldesk.app.workflow.importer import import_files
@@ -30,6 +31,11 @@ DEMO_TURNS = (
     (5.8, 8.2, "spk1", "Friday at ten is free. Shall I book it?"),
     (8.6, 9.8, "spk2", "Yes, please."),
 )
+
+
+def default_workspace() -> Path:
+    """Where `labeldesk demo` and the window put the demo: the user's data folder ($XDG_DATA_HOME/labeldesk)."""
+    return platformdirs.user_data_path("labeldesk") / "demo"
 
 
 def ensure_local_lead(ws: Workspace) -> None:

@@ -31,8 +31,9 @@ from labeldesk.media.clips import cut_clip
 from labeldesk.storage.formats.transcripts import FORMATS as TRANSCRIPT_FORMATS
 from labeldesk.storage.formats.views import PAIRINGS, VIEWS, view_rows
 from labeldesk.storage.record import SCHEMA_ID, countable_labels, validate
+from labeldesk.storage.vocabulary import EXPORT_FORMATS
 
-FORMATS = ("records", *VIEWS, "labelstudio", *TRANSCRIPT_FORMATS)
+FORMATS = EXPORT_FORMATS
 Progress = Callable[[int, int | None], None]
 
 

@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from labeldesk.storage.models import ROLES, User
+from labeldesk.storage.models import User
+from labeldesk.storage.vocabulary import ROLES
 
 ANNOTATOR, REVIEWER, LEAD = ROLES
 EVERYONE = frozenset(ROLES)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import getpass
+import re
+import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -13,11 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from labeldesk.storage.db import Workspace
-from labeldesk.storage.models import KINDS, Annotation, Guideline, Item, Project, User
-
-# built-in templates that are not named after their kind
-TEMPLATE_KINDS = {"multimodal": "conversation", "queries": "instruction"}
-TEMPLATE_NAMES = (*KINDS, *TEMPLATE_KINDS)
+from labeldesk.storage.models import Annotation, Guideline, Item, Project, User
+from labeldesk.storage.vocabulary import KINDS, TEMPLATE_KINDS, TEMPLATE_NAMES
 QUESTION_TYPES = ("text", "choice", "multi_choice", "rating", "ranking", "spans", "segments", "safety", "dialogue")
 
 
@@ -39,13 +38,23 @@ class ProjectInfo:
     annotated: int = 0
     submissions: int = 0
 
+    @property
+    def slug(self) -> str:
+        return slugify(self.name)
+
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "kind": self.kind, "title": self.title, "overlap": self.overlap,
+            "name": self.name, "slug": self.slug, "kind": self.kind, "title": self.title, "overlap": self.overlap,
             "guideline_version": self.guideline_version, "items": self.items,
             "annotated": self.annotated, "submissions": self.submissions,
             "questions": [q["name"] + ":" + q["type"] for q in self.questions],
         }
+
+
+def slugify(name: str) -> str:
+    """A plain-ASCII handle for a project name ("Demo · safety" -> "demo-safety"), easy to type in a shell."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
 
 
 def _resource_text(*parts: str) -> str:
@@ -153,14 +162,24 @@ def _info(session: Session, project: Project, with_counts: bool) -> ProjectInfo:
     )
 
 
+def _find(session: Session, name: str) -> Project:
+    """A project by its name, or else by its slug when exactly one project has it."""
+    project = session.scalar(select(Project).where(Project.name == name))
+    if project is not None:
+        return project
+    known = session.scalars(select(Project.name).order_by(Project.name)).all()
+    by_slug = [n for n in known if slugify(n) == name]
+    if len(by_slug) == 1:
+        return session.scalar(select(Project).where(Project.name == by_slug[0]))
+    if by_slug:
+        raise ProjectError(f"{name!r} is the slug of several projects ({', '.join(by_slug)}): give the full name")
+    hint = f"; projects here: {', '.join(known)}" if known else "; this workspace has no projects yet"
+    raise ProjectError(f"no project named {name!r}{hint}")
+
+
 def get_project(ws: Workspace, name: str, with_counts: bool = False) -> ProjectInfo:
     with ws.sessions() as session:
-        project = session.scalar(select(Project).where(Project.name == name))
-        if project is None:
-            known = session.scalars(select(Project.name).order_by(Project.name)).all()
-            hint = f"; projects here: {', '.join(known)}" if known else "; this workspace has no projects yet"
-            raise ProjectError(f"no project named {name!r}{hint}")
-        return _info(session, project, with_counts)
+        return _info(session, _find(session, name), with_counts)
 
 
 def list_projects(ws: Workspace) -> list[ProjectInfo]:

@@ -19,9 +19,10 @@ from typing import Any
 import orjson
 
 from labeldesk.storage.formats import labelstudio, parquet
+from labeldesk.storage.vocabulary import IMPORT_FORMATS
 from labeldesk.storage.record import SCHEMA_ID, RecordError, stable_id, validate
 
-FORMATS = ("records", "csv", "parquet", "openai", "alpaca", "sharegpt", "preference", "responses", "labelstudio")
+FORMATS = IMPORT_FORMATS
 PROMPT_KEYS = ("prompt", "instruction", "query", "question", "input", "text")
 ANSWER_KEYS = ("response", "output", "answer", "completion", "reference")
 ROLE_ALIASES = {

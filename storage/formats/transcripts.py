@@ -34,9 +34,11 @@ from pathlib import Path
 
 from labeldesk.storage.files import atomic_path
 
+from labeldesk.storage.vocabulary import TRANSCRIPT_FORMATS
+
 __all__ = ["FORMATS", "Segment", "read_transcript", "sniff_format", "write_transcript"]
 
-FORMATS = ("eaf", "textgrid", "vtt", "srt")
+FORMATS = TRANSCRIPT_FORMATS
 _EXTENSIONS = {".eaf": "eaf", ".textgrid": "textgrid", ".vtt": "vtt", ".srt": "srt"}
 _COMPANIONS = ("label", "speaker")
 _SEP = "::"

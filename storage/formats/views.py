@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-VIEWS = ("sft", "dpo", "safety", "eval")
-PAIRINGS = ("all", "best-vs-rest")
+from labeldesk.storage.vocabulary import PAIRINGS, VIEWS
 
 
 def _chat(messages: list[dict[str, Any]]) -> list[dict[str, str]]:

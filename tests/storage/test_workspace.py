@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect, text
 
-from labeldesk.storage.db import Workspace, WorkspaceError, code_head, database_revision
+from labeldesk.storage.db import SCHEMA_HEAD, Workspace, WorkspaceError
+from labeldesk.storage.migrate import code_head, database_revision
 from labeldesk.storage.models import Base
 
 
@@ -13,6 +14,11 @@ def test_upgrade_from_empty_creates_every_table(workspace: Workspace) -> None:
     tables = set(inspect(workspace.engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
     assert database_revision(workspace.engine) == code_head()
+
+
+def test_the_fast_revision_check_knows_the_newest_migration() -> None:
+    """Opening a workspace compares against SCHEMA_HEAD without Alembic: it must be the real head."""
+    assert SCHEMA_HEAD == code_head()
 
 
 def test_migrated_schema_matches_the_models(workspace: Workspace) -> None:
@@ -45,3 +51,10 @@ def test_sqlite_uses_wal_foreign_keys_and_busy_timeout(tmp_path) -> None:
 def test_opening_a_missing_workspace_says_how_to_create_it(tmp_path) -> None:
     with pytest.raises(WorkspaceError, match="labeldesk init"):
         Workspace.open(tmp_path / "nowhere")
+
+
+def test_a_server_workspace_without_its_driver_says_which_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "psycopg", None)  # as if labeldesk[postgres] were not installed
+    with pytest.raises(WorkspaceError, match=r"labeldesk\[postgres\]") as caught:
+        Workspace.open("postgresql://ana:s3cret@127.0.0.1:1/team")
+    assert "s3cret" not in str(caught.value)

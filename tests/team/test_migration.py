@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import command
 from sqlalchemy import create_engine, inspect, text
 
-from labeldesk.storage.db import Workspace, alembic_config, database_revision, make_engine, resolve_location
+from labeldesk.storage.db import Workspace, make_engine, resolve_location
+from labeldesk.storage.migrate import alembic_config, database_revision
 
 
 def test_upgrade_keeps_reviews_and_downgrade_removes_the_new_tables(tmp_path, pg_url) -> None:
