@@ -29,7 +29,8 @@ from __future__ import annotations
 import copy
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any, Mapping
 
 __all__ = ["CleanConfig", "ConfigError", "CleanCancelled", "RULES", "DEFAULTS", "default_config_path"]
@@ -198,9 +199,9 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def default_config_path() -> Path:
-    """Where ``resources/clean/default.yaml`` is in a source checkout."""
-    return Path(__file__).resolve().parents[3] / "resources" / "clean" / "default.yaml"
+def default_config_path() -> Traversable:
+    """``resources/clean/default.yaml`` wherever the package is installed (a file on disk in practice)."""
+    return resources.files("labeldesk.resources").joinpath("clean", "default.yaml")
 
 
 def _merge(base: dict, over: Mapping, path: str) -> dict:
@@ -335,10 +336,14 @@ class CleanConfig:
         return cls(_merge(copy.deepcopy(DEFAULTS), overrides, ""))
 
     @classmethod
-    def from_yaml(cls, path: str | os.PathLike) -> "CleanConfig":
+    def from_yaml(cls, path: str | os.PathLike | Traversable) -> "CleanConfig":
         import yaml
 
-        with open(path, "r", encoding="utf-8-sig") as fh:
+        if isinstance(path, (str, os.PathLike)):
+            opened = open(path, "r", encoding="utf-8-sig")
+        else:  # a resource of an installed package that is not a folder on disk (a zip)
+            opened = path.open("r", encoding="utf-8-sig")
+        with opened as fh:
             try:
                 loaded = yaml.safe_load(fh)
             except yaml.YAMLError as exc:

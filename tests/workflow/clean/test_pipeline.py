@@ -141,9 +141,9 @@ def test_ten_megabyte_item():
 
 
 def test_an_exception_in_one_item_is_contained(monkeypatch):
-    from labeldesk.app.workflow.clean import pipeline
+    from labeldesk.app.workflow.clean import cleaner, pipeline
 
-    proc = pipeline._Processor(CleanConfig.default())
+    proc = cleaner._Processor(CleanConfig.default())
     real = proc.pii.find
 
     def boom(text):
