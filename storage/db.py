@@ -20,12 +20,10 @@ from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from labeldesk.storage.catalog import ENV_WORKSPACE, sqlite_paths
 from labeldesk.storage.models import Setting
+from labeldesk.storage.vocabulary import SCHEMA_HEAD
 
-# The newest migration in migrations/versions; a test holds the two equal.
-SCHEMA_HEAD = "0002"
-DB_FILE = "workspace.db"
-ENV_WORKSPACE = "LABELDESK_WORKSPACE"
 
 
 class WorkspaceError(Exception):
@@ -78,10 +76,8 @@ def resolve_location(spec: str | os.PathLike | None) -> Location:
         if url.drivername in ("postgresql", "postgres"):
             url = url.set(drivername="postgresql+psycopg")
         return Location(url.render_as_string(hide_password=False), None)
-    path = Path(spec).expanduser().resolve()
-    if path.suffix == ".db" or path.is_file():
-        return Location(f"sqlite:///{path}", path.parent)
-    return Location(f"sqlite:///{path / DB_FILE}", path)
+    db_path, folder = sqlite_paths(spec)
+    return Location(f"sqlite:///{db_path}", folder)
 
 
 def make_engine(location: Location) -> Engine:

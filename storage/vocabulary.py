@@ -4,6 +4,9 @@ Kept apart from the modules that implement them, with no imports, so that the co
 line can offer them as choices without loading SQLAlchemy, pyarrow or the decoders.
 """
 
+# the newest migration in storage/migrations/versions; a test holds the two equal
+SCHEMA_HEAD = "0002"
+
 KINDS = ("instruction", "conversation", "preference", "safety", "evaluation")
 ROLES = ("annotator", "reviewer", "lead")
 # project templates that are a record kind under another name

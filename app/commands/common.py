@@ -1,8 +1,7 @@
-"""What every command shares: consoles, JSON output, progress bars, opening the workspace."""
+"""What every command shares: consoles, JSON output, progress bars (and nothing heavier: see parser.py)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,7 +11,6 @@ import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from labeldesk.storage.db import Workspace
 
 STDIO = "-"  # a file argument that means standard input or output
 

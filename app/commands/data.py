@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from labeldesk.app.commands.acting import acting_user
-from labeldesk.app.commands.common import STDIO, CommandError, console, open_workspace, print_json, progress_bar
+from labeldesk.app.commands.access import acting_user, open_workspace
+from labeldesk.app.commands.common import STDIO, CommandError, console, print_json, progress_bar
 from labeldesk.app.commands.prepare import clean_config, summary_line
 from labeldesk.app.workflow.export import export, write_package
 from labeldesk.app.workflow.importer import ImportFailed, import_files, write_skip_report

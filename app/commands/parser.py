@@ -94,7 +94,7 @@ def _core(sub: argparse._SubParsersAction, common: Parser) -> None:
     p.add_argument("--template", help="a template YAML file (copy one from resources/templates)")
     _handler(p, "projects:cmd_project_create")
     p = project.add_parser("list", parents=[common], help="projects with their slugs and counts")
-    _handler(p, "projects:cmd_project_list")
+    _handler(p, "catalog:cmd_project_list")
     p = project.add_parser("show", parents=[common], help="one project's counts and questions")
     p.add_argument("name", help="project name or slug")
     _handler(p, "projects:cmd_project_show")

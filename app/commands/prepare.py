@@ -15,7 +15,8 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from labeldesk.app.commands.common import CommandError, console, open_workspace, out, print_json
+from labeldesk.app.commands.access import open_workspace
+from labeldesk.app.commands.common import CommandError, console, out, print_json
 from labeldesk.app.workflow.clean import CleanConfig
 from labeldesk.app.workflow.prepare import (
     STAGES, PrepareOutcome, StageProgress, clean_project, items_in_review, release_from_review, write_reports,

@@ -1,4 +1,4 @@
-"""Project commands: project create / list / show, and guidelines."""
+"""Project commands: project create / show, and guidelines (`project list` is in catalog.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from rich.table import Table
-
-from labeldesk.app.commands.common import STDIO, console, open_workspace, out, print_json
-from labeldesk.app.workflow.projects import create_project, get_project, guidelines, list_projects, publish_guidelines
+from labeldesk.app.commands.access import open_workspace
+from labeldesk.app.commands.common import STDIO, console, out, print_json
+from labeldesk.app.workflow.projects import create_project, get_project, guidelines, publish_guidelines
 
 
 def cmd_project_create(args: argparse.Namespace) -> None:
@@ -19,18 +18,6 @@ def cmd_project_create(args: argparse.Namespace) -> None:
         print_json(info.to_dict())
     else:
         console.print(f"created project {info.name} ({info.kind}, {len(info.questions)} questions, overlap {info.overlap})")
-
-
-def cmd_project_list(args: argparse.Namespace) -> None:
-    projects = list_projects(open_workspace(args))
-    if args.json:
-        print_json([p.to_dict() for p in projects])
-        return
-    table = Table("project", "slug", "kind", "items", "annotated", "submissions", "overlap", "guidelines")
-    for p in projects:
-        table.add_row(p.name, p.slug, p.kind, str(p.items), str(p.annotated), str(p.submissions), str(p.overlap),
-                      f"v{p.guideline_version}")
-    out.print(table)
 
 
 def cmd_project_show(args: argparse.Namespace) -> None:

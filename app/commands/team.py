@@ -16,8 +16,8 @@ from typing import Any
 import orjson
 from rich.table import Table
 
-from labeldesk.app.commands.acting import acting_user
-from labeldesk.app.commands.common import CommandError, console, open_workspace, out, print_json, progress_bar
+from labeldesk.app.commands.access import acting_user, open_workspace
+from labeldesk.app.commands.common import CommandError, console, out, print_json, progress_bar
 from labeldesk.app.workflow import accounts, quality, review, stats, tasks
 from labeldesk.app.workflow.export import aggregate
 

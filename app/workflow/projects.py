@@ -3,58 +3,23 @@
 from __future__ import annotations
 
 import getpass
-import re
-import unicodedata
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from labeldesk.storage.catalog import Execute, ProjectInfo, project_info, project_infos, slugify
 from labeldesk.storage.db import Workspace
-from labeldesk.storage.models import Annotation, Guideline, Item, Project, User
+from labeldesk.storage.models import Guideline, Project, User
 from labeldesk.storage.vocabulary import KINDS, TEMPLATE_KINDS, TEMPLATE_NAMES
 QUESTION_TYPES = ("text", "choice", "multi_choice", "rating", "ranking", "spans", "segments", "safety", "dialogue")
 
 
 class ProjectError(ValueError):
     """A project operation that cannot be done; the message says why."""
-
-
-@dataclass(frozen=True)
-class ProjectInfo:
-    id: int
-    name: str
-    kind: str
-    title: str
-    overlap: int
-    questions: tuple[dict[str, Any], ...]
-    config: dict[str, Any]
-    guideline_version: int
-    items: int = 0
-    annotated: int = 0
-    submissions: int = 0
-
-    @property
-    def slug(self) -> str:
-        return slugify(self.name)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name, "slug": self.slug, "kind": self.kind, "title": self.title, "overlap": self.overlap,
-            "guideline_version": self.guideline_version, "items": self.items,
-            "annotated": self.annotated, "submissions": self.submissions,
-            "questions": [q["name"] + ":" + q["type"] for q in self.questions],
-        }
-
-
-def slugify(name: str) -> str:
-    """A plain-ASCII handle for a project name ("Demo · safety" -> "demo-safety"), easy to type in a shell."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
 
 
 def _resource_text(*parts: str) -> str:
@@ -143,23 +108,8 @@ def create_project(ws: Workspace, name: str, kind: str, template: str | Path | N
     return get_project(ws, name)
 
 
-def _info(session: Session, project: Project, with_counts: bool) -> ProjectInfo:
-    version = session.scalar(select(func.max(Guideline.version)).where(Guideline.project_id == project.id)) or 0
-    counts = {}
-    if with_counts:
-        counts["items"] = session.scalar(select(func.count()).select_from(Item).where(Item.project_id == project.id))
-        submitted = (
-            select(Annotation.item_id)
-            .join(Item, Item.id == Annotation.item_id)
-            .where(Item.project_id == project.id, Annotation.status == "submitted")
-        )
-        counts["submissions"] = session.scalar(select(func.count()).select_from(submitted.subquery()))
-        counts["annotated"] = session.scalar(select(func.count(func.distinct(submitted.subquery().c.item_id))))
-    return ProjectInfo(
-        id=project.id, name=project.name, kind=project.kind, title=project.config.get("title", project.name),
-        overlap=project.overlap, questions=tuple(project.config["questions"]), config=project.config,
-        guideline_version=version, **counts,
-    )
+def _execute(session: Session) -> Execute:
+    return lambda sql, params: session.execute(text(sql), params).all()
 
 
 def _find(session: Session, name: str) -> Project:
@@ -179,13 +129,12 @@ def _find(session: Session, name: str) -> Project:
 
 def get_project(ws: Workspace, name: str, with_counts: bool = False) -> ProjectInfo:
     with ws.sessions() as session:
-        return _info(session, _find(session, name), with_counts)
+        return project_info(_execute(session), _find(session, name).id, with_counts)
 
 
 def list_projects(ws: Workspace) -> list[ProjectInfo]:
     with ws.sessions() as session:
-        projects = session.scalars(select(Project).order_by(Project.name)).all()
-        return [_info(session, p, with_counts=True) for p in projects]
+        return project_infos(_execute(session))
 
 
 def publish_guidelines(ws: Workspace, project_name: str, text: str, note: str = "") -> int:

@@ -53,13 +53,43 @@ def test_help_and_version_load_no_database_decoder_or_qt() -> None:
     assert _modules_after(["--version"]) == []
 
 
-def test_project_list_loads_no_decoder_qt_alembic_or_password_hashing(ws: Path) -> None:
-    os.environ["LABELDESK_WORKSPACE"] = str(ws)
-    try:
-        loaded = _modules_after(["project", "list"])
-    finally:
-        del os.environ["LABELDESK_WORKSPACE"]
-    assert loaded == ["sqlalchemy"]
+def test_project_list_of_a_personal_workspace_loads_not_even_sqlalchemy(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LABELDESK_WORKSPACE", str(ws))
+    assert _modules_after(["project", "list"]) == []
+    assert _modules_after(["project", "list", "--json"]) == []
+
+
+def test_the_fast_catalogue_equals_the_full_one(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from labeldesk.app.workflow.projects import list_projects
+    from labeldesk.storage.catalog import read_personal_catalog
+    from labeldesk.storage.db import Workspace
+
+    run("import", "-", "--project", "q-a-ubersicht", workspace=ws, stdin=lines(4))
+    run("project", "create", "second", "--kind", "preference", workspace=ws)
+    opened = Workspace.open(ws)
+    assert read_personal_catalog(ws) == list_projects(opened)
+    monkeypatch.setenv("LABELDESK_WORKSPACE", str(ws))
+    assert read_personal_catalog(None) == list_projects(opened)
+
+
+def test_project_list_of_an_older_workspace_takes_the_full_path_and_upgrades_it(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from labeldesk.storage.db import SCHEMA_HEAD, Workspace, make_engine, resolve_location
+    from labeldesk.storage.migrate import alembic_config
+
+    path = tmp_path / "old"
+    path.mkdir()
+    location = resolve_location(path)
+    cfg = alembic_config(location.url)
+    with make_engine(location).begin() as conn:  # a workspace as the first release left it
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    listing = json.loads(run("project", "list", "--json", workspace=path).stdout)
+    assert listing == []
+    with Workspace.open(path).engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == SCHEMA_HEAD
 
 
 def test_version_is_the_package_version() -> None:

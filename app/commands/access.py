@@ -1,4 +1,5 @@
-"""Who runs a command: `--user/--as NAME`, signed in, or the local lead of a personal workspace.
+"""Which workspace a command opens, and who runs it: `--user/--as NAME` signed in, or the local lead
+of a personal workspace.
 
 Every permission is checked by the workflow operation itself, never here.
 """
@@ -15,6 +16,10 @@ from labeldesk.app.commands.parser import ENV_PASSWORD
 from labeldesk.app.workflow import accounts
 from labeldesk.app.workflow.permissions import Actor
 from labeldesk.storage.db import Workspace
+
+
+def open_workspace(args: argparse.Namespace) -> Workspace:
+    return Workspace.open(args.workspace)
 
 
 def _password(ws: Workspace, name: str) -> str | None:
