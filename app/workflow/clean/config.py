@@ -26,6 +26,8 @@ The decision of an item is the strongest action of its entries:
 
 from __future__ import annotations
 
+import importlib.util
+
 import copy
 import os
 from dataclasses import dataclass, field
@@ -269,6 +271,9 @@ def _validate(d: dict) -> None:
         raise ConfigError("duplicates.keep must be 'first' or 'id'")
     if dup["lsh"] not in ("numpy", "datasketch"):
         raise ConfigError("duplicates.lsh must be 'numpy' or 'datasketch'")
+    if dup["lsh"] == "datasketch" and importlib.util.find_spec("datasketch") is None:
+        raise ConfigError("duplicates.lsh: datasketch is not installed: pip install 'labeldesk[datasketch]', "
+                          "or use the built-in 'numpy'")
     if (dup["bands"] is None) != (dup["rows"] is None):
         raise ConfigError("duplicates.bands and duplicates.rows are given together (or both null = automatic)")
     if dup["bands"] is not None:

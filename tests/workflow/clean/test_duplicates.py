@@ -165,3 +165,13 @@ def test_features_chunking_equivalent():
     sig_all, _ = st.shingler.signatures(texts)
     sig_parts = np.concatenate([st.shingler.signatures(texts[i:i + 37])[0] for i in range(0, 300, 37)])
     assert np.array_equal(sig_all, sig_parts)
+
+
+def test_datasketch_backend_without_the_extra_says_how_to_install_it(monkeypatch):
+    import sys
+
+    from labeldesk.app.workflow.clean.config import ConfigError
+
+    monkeypatch.setitem(sys.modules, "datasketch", None)  # as if labeldesk[datasketch] were not installed
+    with pytest.raises(ConfigError, match=r"labeldesk\[datasketch\]"):
+        CleanConfig.from_dict({"duplicates": {"lsh": "datasketch"}})
