@@ -46,18 +46,26 @@ def unrecognized(extras: Sequence[str]) -> str:
     return f"unrecognized option(s): {' '.join(options) or '(none)'}{hidden}"
 
 
-def _handler(parser: argparse.ArgumentParser, name: str) -> None:
-    parser.set_defaults(handler=name)
+def _group(sub: argparse._SubParsersAction, name: str, help: str) -> argparse._SubParsersAction:
+    """A command with actions of its own (`labeldesk project list`)."""
+    return sub.add_parser(name, help=help).add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=Parser)
 
 
-def add_acting_user(parser: argparse.ArgumentParser, flags: tuple[str, ...] = ("--user", "--as")) -> None:
-    parser.add_argument(*flags, dest="acting", metavar="NAME",
-                        help=f"act as this user (password from ${ENV_PASSWORD} or a prompt on a shared workspace; "
-                             "default: the local lead of a personal workspace)")
+ACTING = ("--user", "--as")
 
 
-def _project(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--project", required=True, help="project name or its ASCII slug (see `labeldesk project list`)")
+def _command(sub: argparse._SubParsersAction, common: Parser, name: str, handler: str, help: str,
+             project: bool = False, acting: tuple[str, ...] = ()) -> Parser:
+    """One command: its handler, and the options many share (`--project`, the acting user's flags)."""
+    p = sub.add_parser(name, parents=[common], help=help)
+    p.set_defaults(handler=handler)
+    if project:
+        p.add_argument("--project", required=True, help="project name or its ASCII slug (see `labeldesk project list`)")
+    if acting:
+        p.add_argument(*acting, dest="acting", metavar="NAME",
+                       help=f"act as this user (password from ${ENV_PASSWORD} or a prompt on a shared workspace; "
+                            "default: the local lead of a personal workspace)")
+    return p
 
 
 def build_parser(version: str) -> Parser:
@@ -81,46 +89,39 @@ def build_parser(version: str) -> Parser:
 
 
 def _core(sub: argparse._SubParsersAction, common: Parser) -> None:
-    p = sub.add_parser("init", parents=[common], help="create a workspace")
+    p = _command(sub, common, "init", "workspace:cmd_init", "create a workspace")
     p.add_argument("path", nargs="?", help="workspace folder or URL")
     p.add_argument("--demo", action="store_true", help="add demo projects with sample items")
-    _handler(p, "workspace:cmd_init")
 
-    project = sub.add_parser("project", help="create, list and show projects").add_subparsers(
-        dest="action", required=True, metavar="ACTION", parser_class=Parser)
-    p = project.add_parser("create", parents=[common], help="create a project from a template")
+    project = _group(sub, "project", "create, list and show projects")
+    p = _command(project, common, "create", "projects:cmd_project_create", "create a project from a template")
     p.add_argument("name")
     p.add_argument("--kind", required=True, choices=TEMPLATE_NAMES)
     p.add_argument("--template", help="a template YAML file (copy one from resources/templates)")
-    _handler(p, "projects:cmd_project_create")
-    p = project.add_parser("list", parents=[common], help="projects with their slugs and counts")
-    _handler(p, "catalog:cmd_project_list")
-    p = project.add_parser("show", parents=[common], help="one project's counts and questions")
+    _command(project, common, "list", "catalog:cmd_project_list", "projects with their slugs and counts")
+    p = _command(project, common, "show", "projects:cmd_project_show", "one project's counts and questions")
     p.add_argument("name", help="project name or slug")
-    _handler(p, "projects:cmd_project_show")
 
-    p = sub.add_parser("guidelines", parents=[common], help="show or publish a project's guidelines")
-    _project(p)
+    p = _command(sub, common, "guidelines", "projects:cmd_guidelines",
+                 "show or publish a project's guidelines", project=True)
     p.add_argument("--publish", metavar="FILE.md", help="publish FILE.md (- for stdin) as the next version")
     p.add_argument("--note", help="what changed, for the annotators")
     p.add_argument("--version", type=int, help="show this version (default: the newest)")
-    _handler(p, "projects:cmd_guidelines")
 
 
 def _data(sub: argparse._SubParsersAction, common: Parser) -> None:
-    p = sub.add_parser("import", parents=[common], help="import data files (- for stdin) into a project")
+    p = _command(sub, common, "import", "data:cmd_import",
+                 "import data files (- for stdin) into a project", project=True)
     p.add_argument("files", nargs="+", metavar="FILE")
-    _project(p)
     p.add_argument("--format", default="auto", choices=("auto", *IMPORT_FORMATS))
     p.add_argument("--skip-invalid", action="store_true", help="import the valid rows and report the rest")
     p.add_argument("--report", help="where to write the report of skipped rows (default import-skipped.json)")
     p.add_argument("--annotator", default="imported", help="annotator name for answers that carry none")
     p.add_argument("--clean", action="store_true", help="clean the rows before they are stored (see `labeldesk clean`)")
     p.add_argument("--clean-config", metavar="FILE.yaml", help="cleaning configuration (implies --clean)")
-    _handler(p, "data:cmd_import")
 
-    p = sub.add_parser("export", parents=[common], help="export records, training views or a dataset package")
-    _project(p)
+    p = _command(sub, common, "export", "data:cmd_export",
+                 "export records, training views or a dataset package", project=True, acting=ACTING)
     p.add_argument("--format", default="records", choices=EXPORT_FORMATS)
     p.add_argument("--out", help="output file (.jsonl, .json or .parquet; - for stdout as JSON lines); "
                                  "a folder for eaf, textgrid, vtt, srt")
@@ -130,31 +131,25 @@ def _data(sub: argparse._SubParsersAction, common: Parser) -> None:
     p.add_argument("--clips", action="store_true", help="package media as clips cut to the labeled ranges, not whole files")
     p.add_argument("--include", default="all", choices=("all", "annotated", "accepted"))
     p.add_argument("--pairing", default="all", choices=PAIRINGS, help="DPO pairs: every pair a ranking implies, or best vs rest")
-    add_acting_user(p)
-    _handler(p, "data:cmd_export")
 
 
 def _desktop(sub: argparse._SubParsersAction, common: Parser) -> None:
-    p = sub.add_parser("demo", parents=[common], help="create a demo workspace (default: in the user data folder) and open it")
+    p = _command(sub, common, "demo", "workspace:cmd_demo",
+                 "create a demo workspace (default: in the user data folder) and open it")
     p.add_argument("--no-gui", action="store_true", help="only create the workspace")
-    _handler(p, "workspace:cmd_demo")
 
-    p = sub.add_parser("gui", parents=[common], help="open the window")
-    _handler(p, "workspace:cmd_gui")
+    _command(sub, common, "gui", "workspace:cmd_gui", "open the window")
 
 
 def _users(sub: argparse._SubParsersAction, common: Parser) -> None:
-    users = sub.add_parser("users", help="accounts: add, change, list (a lead's commands)").add_subparsers(
-        dest="action", required=True, metavar="ACTION", parser_class=Parser)
-    p = users.add_parser("add", parents=[common], help="create an account")
+    users = _group(sub, "users", "accounts: add, change, list (a lead's commands)")
+    p = _command(users, common, "add", "team:cmd_users_add", "create an account", acting=("--as",))
     p.add_argument("name")
     p.add_argument("--role", required=True, choices=ROLES)
     p.add_argument("--password-stdin", action="store_true", help="read the new password from the first line of stdin")
     p.add_argument("--domains", nargs="*", metavar="DOMAIN", help="domains they may label, e.g. medical legal code")
     p.add_argument("--locales", nargs="*", metavar="LOCALE", help="locales they may label, e.g. en de-AT")
-    add_acting_user(p, ("--as",))
-    _handler(p, "team:cmd_users_add")
-    p = users.add_parser("set", parents=[common], help="change an account")
+    p = _command(users, common, "set", "team:cmd_users_set", "change an account", acting=("--as",))
     p.add_argument("name")
     p.add_argument("--role", choices=ROLES)
     p.add_argument("--password-stdin", action="store_true", help="read a new password from the first line of stdin")
@@ -163,44 +158,34 @@ def _users(sub: argparse._SubParsersAction, common: Parser) -> None:
     state = p.add_mutually_exclusive_group()
     state.add_argument("--activate", action="store_true")
     state.add_argument("--deactivate", action="store_true")
-    add_acting_user(p, ("--as",))
-    _handler(p, "team:cmd_users_set")
-    p = users.add_parser("list", parents=[common], help="list accounts")
-    add_acting_user(p)
-    _handler(p, "team:cmd_users_list")
+    _command(users, common, "list", "team:cmd_users_list", "list accounts", acting=ACTING)
 
 
 def _assignment(sub: argparse._SubParsersAction, common: Parser) -> None:
-    p = sub.add_parser("assign", parents=[common], help="a lead hands items to a user")
-    _project(p)
+    p = _command(sub, common, "assign", "team:cmd_assign",
+                 "a lead hands items to a user", project=True, acting=("--as",))
     p.add_argument("--user", dest="assignee", required=True, help="who gets the items")
     p.add_argument("--count", type=int, default=1)
-    add_acting_user(p, ("--as",))
-    _handler(p, "team:cmd_assign")
 
-    p = sub.add_parser("route", parents=[common], help="set the domain / locale items require")
-    _project(p)
+    p = _command(sub, common, "route", "team:cmd_route",
+                 "set the domain / locale items require", project=True, acting=ACTING)
     p.add_argument("--items", nargs="*", metavar="UID", help="these items (default: all)")
     p.add_argument("--domain", help='required domain ("" clears)')
     p.add_argument("--locale", help='required locale ("" clears)')
     p.add_argument("--from-meta", action="store_true", help="take domain / locale from each item's meta")
-    add_acting_user(p)
-    _handler(p, "team:cmd_route")
 
-    p = sub.add_parser("gold", parents=[common], help="gold items with known answers, and how often they are mixed in")
-    _project(p)
+    p = _command(sub, common, "gold", "team:cmd_gold",
+                 "gold items with known answers, and how often they are mixed in", project=True, acting=ACTING)
     p.add_argument("--set", metavar="UID", help="make this item gold (with --values)")
     p.add_argument("--values", metavar="JSON", help="the known answers, {question: answer}")
     p.add_argument("--clear", nargs="*", metavar="UID", help="make these items regular again")
     p.add_argument("--file", metavar="FILE.jsonl", help='lines of {"id": UID, "values": {...}}')
     p.add_argument("--rate", type=float, help="share of each annotator's tasks that are gold (0..1)")
-    add_acting_user(p)
-    _handler(p, "team:cmd_gold")
 
 
 def _review(sub: argparse._SubParsersAction, common: Parser) -> None:
-    p = sub.add_parser("review", parents=[common], help="list a review queue, or accept / reject / correct a submission")
-    _project(p)
+    p = _command(sub, common, "review", "team:cmd_review",
+                 "list a review queue, or accept / reject / correct a submission", project=True, acting=ACTING)
     p.add_argument("--level", type=int, default=1)
     action = p.add_mutually_exclusive_group()
     action.add_argument("--accept", type=int, metavar="ID", help="accept submission ID")
@@ -210,67 +195,52 @@ def _review(sub: argparse._SubParsersAction, common: Parser) -> None:
     p.add_argument("--values", metavar="JSON", help="corrected answers, {question: answer}")
     p.add_argument("--revision", type=int, help="refuse if the submission changed since this revision")
     p.add_argument("--limit", type=int, default=100, help="queue entries to list")
-    add_acting_user(p)
-    _handler(p, "team:cmd_review")
 
-    p = sub.add_parser("adjudicate", parents=[common], help="list items escalated by disagreement, or decide one")
-    _project(p)
+    p = _command(sub, common, "adjudicate", "team:cmd_adjudicate",
+                 "list items escalated by disagreement, or decide one", project=True, acting=ACTING)
     p.add_argument("--item", metavar="UID", help="decide this item (with --values)")
     p.add_argument("--values", metavar="JSON", help="the lead's answers, {question: answer}")
     p.add_argument("--reason")
     p.add_argument("--threshold", type=float, help="agreement threshold (default: the project's)")
-    add_acting_user(p)
-    _handler(p, "team:cmd_adjudicate")
 
 
 def _figures(sub: argparse._SubParsersAction, common: Parser) -> None:
-    p = sub.add_parser("agreement", parents=[common], help="inter-annotator agreement per question, annotator and gold")
-    _project(p)
+    p = _command(sub, common, "agreement", "team:cmd_agreement",
+                 "inter-annotator agreement per question, annotator and gold", project=True, acting=ACTING)
     p.add_argument("--question", help="only this question")
-    add_acting_user(p)
-    _handler(p, "team:cmd_agreement")
 
-    p = sub.add_parser("aggregate", parents=[common], help="one record per decided item, below-threshold items escalated or dropped")
-    _project(p)
+    p = _command(sub, common, "aggregate", "team:cmd_aggregate",
+                 "one record per decided item, below-threshold items escalated or dropped", project=True, acting=ACTING)
     p.add_argument("--threshold", type=float, help="agreement threshold (default: the project's agreement_threshold)")
     p.add_argument("--out", help="write the records here (.jsonl or .parquet)")
     p.add_argument("--include-unreviewed", action="store_true", help="also keep single submissions nobody reviewed")
-    add_acting_user(p)
-    _handler(p, "team:cmd_aggregate")
 
-    p = sub.add_parser("stats", parents=[common], help="team figures: progress, throughput, time, agreement, gold, corrections")
-    _project(p)
+    p = _command(sub, common, "stats", "team:cmd_stats",
+                 "team figures: progress, throughput, time, agreement, gold, corrections", project=True, acting=ACTING)
     p.add_argument("--csv", metavar="FILE", help="also write every figure to FILE as CSV")
-    add_acting_user(p)
-    _handler(p, "team:cmd_stats")
 
 
 def _prepare(sub: argparse._SubParsersAction, common: Parser) -> None:
-    p = sub.add_parser("clean", parents=[common], help="clean a project's items: encoding, duplicates, private data, filters")
-    _project(p)
+    p = _command(sub, common, "clean", "prepare:cmd_clean",
+                 "clean a project's items: encoding, duplicates, private data, filters", project=True)
     p.add_argument("--config", metavar="FILE.yaml", help="cleaning configuration merged over the defaults "
                                                           "(copy resources/clean/default.yaml)")
     p.add_argument("--dry-run", action="store_true", help="report what would change; write nothing to the workspace")
     p.add_argument("--report", metavar="FILE.json", help="write the full report (every item it found something about)")
     p.add_argument("--markdown", metavar="FILE.md", help="write the report as Markdown")
     p.add_argument("--html", metavar="FILE.html", help="write the report as a standalone HTML page")
-    _handler(p, "prepare:cmd_clean")
 
-    p = sub.add_parser("clean-review", parents=[common], help="list the items cleaning holds for review, or keep / remove them")
-    _project(p)
+    p = _command(sub, common, "clean-review", "prepare:cmd_clean_review",
+                 "list the items cleaning holds for review, or keep / remove them", project=True)
     p.add_argument("--keep", nargs="+", metavar="ID", help="send these items back to labeling")
     p.add_argument("--remove", nargs="+", metavar="ID", help="take these items out")
-    _handler(p, "prepare:cmd_clean_review")
 
 
 def _media(sub: argparse._SubParsersAction, common: Parser) -> None:
-    media = sub.add_parser("media", help="probe media files, extract frames").add_subparsers(
-        dest="action", required=True, metavar="ACTION", parser_class=Parser)
-    p = media.add_parser("probe", parents=[common], help="duration, streams, sample rate, fps, rotation")
+    media = _group(sub, "media", "probe media files, extract frames")
+    p = _command(media, common, "probe", "media:cmd_probe", "duration, streams, sample rate, fps, rotation")
     p.add_argument("file")
-    _handler(p, "media:cmd_probe")
-    p = media.add_parser("frame", parents=[common], help="write the exact frame shown at a time as PNG")
+    p = _command(media, common, "frame", "media:cmd_frame", "write the exact frame shown at a time as PNG")
     p.add_argument("video")
     p.add_argument("--at", type=float, required=True, metavar="SECONDS")
     p.add_argument("--out", required=True, metavar="FILE.png")
-    _handler(p, "media:cmd_frame")
