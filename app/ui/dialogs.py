@@ -1,10 +1,12 @@
-"""Small dialogs: skip reason, guideline acknowledgement, flags, shortcut cheat sheet, settings."""
+"""Small dialogs: open a workspace, skip reason, guideline acknowledgement, flags, shortcut cheat sheet, settings."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHeaderView, QKeySequenceEdit, QLabel, QPlainTextEdit,
-    QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QKeySequenceEdit, QLabel,
+    QLineEdit, QMenu, QPlainTextEdit, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from labeldesk.app.ui.settings import ACTIONS, Settings
@@ -22,6 +24,65 @@ def _buttons(dialog: QDialog, ok_text: str = "OK") -> QDialogButtonBox:
     box.accepted.connect(dialog.accept)
     box.rejected.connect(dialog.reject)
     return box
+
+
+class OpenWorkspaceDialog(QDialog):
+    """A workspace folder, its .db file, or a PostgreSQL URL typed in."""
+
+    def __init__(self, initial: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Open workspace")
+        self.setMinimumWidth(560)
+        self.location = QLineEdit(initial)
+        self.location.setAccessibleName("Workspace location")
+        self.location.setPlaceholderText("a folder, a workspace .db file, or postgresql://user@host/db")
+        self.location.setClearButtonEnabled(True)
+        browse = QPushButton("Browse…")
+        menu = QMenu(browse)
+        menu.addAction("Workspace folder…", self._browse_folder)
+        menu.addAction("Database file (.db)…", self._browse_file)
+        browse.setMenu(menu)
+        row = QHBoxLayout()
+        row.addWidget(self.location, 1)
+        row.addWidget(browse)
+        hint = QLabel("A folder made with <code>labeldesk init</code>, its <code>.db</code> file, "
+                      "or the URL of a shared PostgreSQL workspace.")
+        hint.setWordWrap(True)
+        self.buttons = _buttons(self, "Open")
+        self.location.textChanged.connect(self._update)
+        label = QLabel("&Workspace")
+        label.setBuddy(self.location)
+        layout = QVBoxLayout(self)
+        layout.addWidget(label)
+        layout.addLayout(row)
+        layout.addWidget(hint)
+        layout.addWidget(self.buttons)
+        self._update()
+        self.location.setFocus()
+
+    def _start_dir(self) -> str:
+        text = self.spec()
+        if not text or "://" in text:
+            return str(Path.home())
+        path = Path(text).expanduser()
+        return str(path if path.is_dir() else path.parent)
+
+    def _browse_folder(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, "Workspace folder", self._start_dir())
+        if chosen:
+            self.location.setText(chosen)
+
+    def _browse_file(self) -> None:
+        chosen, _ = QFileDialog.getOpenFileName(self, "Workspace database", self._start_dir(),
+                                                "LabelDesk database (*.db);;All files (*)")
+        if chosen:
+            self.location.setText(chosen)
+
+    def _update(self) -> None:
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(bool(self.spec()))
+
+    def spec(self) -> str:
+        return self.location.text().strip()
 
 
 class SkipDialog(QDialog):

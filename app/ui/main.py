@@ -36,12 +36,10 @@ def open_workspace(spec: str | None, settings: Settings) -> Workspace:
 
 
 def build_window(ws: Workspace, settings: Settings, who: Actor | None = None) -> MainWindow:
+    """The window working in `ws`, which it now owns (File > Close workspace closes it)."""
     who = who or local_actor(ws)
     set_media_root(ws.media_root)
-    worker = DbWorker(ws)
-    window = MainWindow(worker, who, settings)
-    window.setWindowTitle(f"LabelDesk — {ws.location.folder or ws.location.url} — {who.name}")
-    return window
+    return MainWindow(DbWorker(ws), who, settings)
 
 
 def run(spec: str | None = None) -> int:
