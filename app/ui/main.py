@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -17,9 +16,6 @@ from labeldesk.app.workflow.accounts import local_actor
 from labeldesk.app.workflow.permissions import Actor
 from labeldesk.storage.db import Workspace, WorkspaceError
 
-DEMO_WORKSPACE = Path.home() / "LabelDesk" / "demo"
-
-
 def open_workspace(spec: str | None, settings: Settings) -> Workspace:
     """The given workspace, else the last one used, else the demo (created on first start)."""
     if spec:
@@ -29,7 +25,7 @@ def open_workspace(spec: str | None, settings: Settings) -> Workspace:
             return Workspace.open(settings.last_workspace)
         except WorkspaceError:
             pass
-    ws = Workspace.open(DEMO_WORKSPACE, create=True)
+    ws = Workspace.open(demo.default_workspace(), create=True)
     demo.ensure_local_lead(ws)
     demo.populate(ws)
     return ws
