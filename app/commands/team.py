@@ -61,8 +61,11 @@ def cmd_users_add(args: argparse.Namespace) -> None:
         if password is None:
             raise CommandError("the first lead needs a password: pass --password-stdin")
         lead = accounts.create_first_lead(ws, args.name, password)
-        accounts.update_user(ws, lead, args.name, domains=args.domains or [], locales=args.locales or [])
-        console.print(f"created the first lead {args.name}")
+        info = accounts.update_user(ws, lead, args.name, domains=args.domains or [], locales=args.locales or [])
+        if args.json:
+            print_json(info.to_dict() | {"first_lead": True})
+        else:
+            console.print(f"created the first lead {args.name}")
         return
     info = accounts.add_user(ws, acting_user(ws, args), args.name, args.role, password, args.domains or (), args.locales or ())
     if args.json:
@@ -137,13 +140,18 @@ def cmd_gold(args: argparse.Namespace) -> None:
                 if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("values"), dict):
                     raise CommandError(f"{args.file}:{n}: each line is {{\"id\": UID, \"values\": {{question: answer}}}}")
                 answers[str(row["id"])] = row["values"]
-    if answers:
-        console.print(f"{quality.set_gold(ws, lead, args.project, answers)} gold item(s) changed in {args.project}")
-    if args.rate is not None:
-        quality.set_gold_rate(ws, lead, args.project, args.rate)
-        console.print(f"gold rate of {args.project} is now {args.rate:.0%}")
     if not answers and args.rate is None:
         raise CommandError("nothing to do: give --set UID --values JSON, --clear UID, --file FILE or --rate X")
+    changed = quality.set_gold(ws, lead, args.project, answers) if answers else 0
+    if args.rate is not None:
+        quality.set_gold_rate(ws, lead, args.project, args.rate)
+    if args.json:
+        print_json({"project": args.project, "changed": changed, "rate": args.rate})
+        return
+    if answers:
+        console.print(f"{changed} gold item(s) changed in {args.project}")
+    if args.rate is not None:
+        console.print(f"gold rate of {args.project} is now {args.rate:.0%}")
 
 
 # --- review and adjudication ------------------------------------------------------------------
@@ -190,8 +198,12 @@ def cmd_adjudicate(args: argparse.Namespace) -> None:
         if not args.values:
             raise CommandError("--item needs --values JSON (the lead's answers)")
         item_id = quality.item_id_of(ws, args.project, args.item)
-        quality.adjudicate(ws, lead, args.project, item_id, _json_arg(args.values, "--values"), args.reason or "")
-        console.print(f"adjudicated {args.item}")
+        values = _json_arg(args.values, "--values")
+        quality.adjudicate(ws, lead, args.project, item_id, values, args.reason or "")
+        if args.json:
+            print_json({"item": args.item, "values": values, "adjudicated": True})
+        else:
+            console.print(f"adjudicated {args.item}")
         return
     queue = quality.adjudication_queue(ws, lead, args.project, args.threshold)
     if args.json:

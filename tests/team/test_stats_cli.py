@@ -113,6 +113,8 @@ def test_cli_on_a_personal_workspace(tmp_path: Path, capsys, monkeypatch) -> Non
     assert "3 complete (50%)" in out and "category: coding 5, math 1" in out
     code, _, err = run(capsys, "gold", "--project", "p", "--set", "i2", "--values", '{"category": "coding"}', "--rate", "0.2", *w)
     assert code == 0 and "1 gold item(s) changed" in err and "20%" in err
+    code, out, _ = run(capsys, "gold", "--project", "p", "--clear", "i2", "--json", *w)
+    assert code == 0 and orjson.loads(out) == {"project": "p", "changed": 1, "rate": None}
 
 
 def test_cli_on_a_shared_workspace_signs_in(pg_url: str, tmp_path: Path, capsys, monkeypatch) -> None:
