@@ -16,14 +16,13 @@ from pathlib import Path
 
 import orjson
 import platformdirs
-from sqlalchemy import Engine, create_engine, event, inspect, select
+from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from labeldesk.storage.catalog import ENV_WORKSPACE, sqlite_paths
+from labeldesk.storage.catalog import ENV_WORKSPACE, Contents, connect_existing, database_contents, sqlite_contents, sqlite_paths
 from labeldesk.storage.models import Setting
-from labeldesk.storage.vocabulary import SCHEMA_HEAD
-
+from labeldesk.storage.vocabulary import SCHEMA_HEAD  # noqa: F401 - callers and tests read the code's revision here
 
 
 class WorkspaceError(Exception):
@@ -65,6 +64,16 @@ class Location:
         """The URL with its password masked, for messages and logs."""
         return make_url(self.url).render_as_string(hide_password=True)
 
+    @property
+    def database_file(self) -> Path:
+        """The file of an SQLite workspace."""
+        return Path(make_url(self.url).database)
+
+    @property
+    def name_for_display(self) -> str:
+        """The database file, or the server URL with its password masked."""
+        return str(self.database_file) if self.is_sqlite else self.url_for_display
+
 
 def resolve_location(spec: str | os.PathLike | None) -> Location:
     """Turn `--workspace PATH|URL` (or LABELDESK_WORKSPACE) into a database URL."""
@@ -103,21 +112,64 @@ def make_engine(location: Location) -> Engine:
                              f"pip install 'labeldesk[postgres]' ({exc})") from None
 
 
-def stored_revision(engine: Engine) -> str | None:
-    """The schema revision the database records, read without loading Alembic."""
+def read_contents(conn: Connection) -> Contents:
+    """What the database holds and the schema revision it records, read without loading Alembic."""
+    return database_contents(lambda sql, _params: conn.exec_driver_sql(sql), conn.dialect.name)
+
+
+def refuse_unless_ours(contents: Contents, location: Location, create: bool) -> None:
+    """Let through a workspace, or (to create one) an empty database; refuse anything else, before changing it."""
+    if contents.is_workspace or (contents.is_empty and create):
+        return
+    where = location.name_for_display
+    if contents.is_empty:
+        raise WorkspaceError(f"no workspace in {where}: create it with `labeldesk init`")
+    if contents.has_our_tables:
+        raise WorkspaceError(
+            f"workspace {where} has LabelDesk's tables but no schema revision (its alembic_version row is missing), "
+            "so it cannot be upgraded safely: restore it from a backup, or record the revision its tables are at in alembic_version"
+        )
+    names = sorted(contents.tables)
+    shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+    raise WorkspaceError(
+        f"{where} is not a LabelDesk workspace: it holds tables of its own ({shown}), so LabelDesk leaves it as it is; "
+        "create a workspace in a new folder or an empty database with `labeldesk init`"
+    )
+
+
+def _check_sqlite_file(location: Location, create: bool) -> None:
+    """Look at an SQLite file with plain sqlite3 before the engine connects: the engine's first
+    connection switches the file to WAL, a change a foreign file must never see."""
+    db_path = location.database_file
+    if not db_path.exists():
+        if not create:
+            raise WorkspaceError(f"no workspace at {location.folder}: create it with `labeldesk init`")
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        return
+    try:
+        conn = connect_existing(db_path)
+        try:
+            contents = sqlite_contents(conn)
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise WorkspaceError(f"cannot open {db_path} as a workspace: {exc}") from None
+    refuse_unless_ours(contents, location, create)
+
+
+def upgrade(engine: Engine, location: Location, create: bool = False) -> None:
+    """Bring a workspace to the code's schema, or with `create` make one in an empty database.
+
+    A current workspace (the common case) costs two queries and never loads Alembic.
+    """
     with engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
-            return None
-        return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
-
-
-def upgrade(engine: Engine, location: Location) -> None:
-    """Bring the database to the code's schema; a current one (the common case) costs one query."""
-    if stored_revision(engine) == SCHEMA_HEAD:
+        contents = read_contents(conn)
+    refuse_unless_ours(contents, location, create)
+    if contents.is_current:
         return
     from labeldesk.storage import migrate  # Alembic loads only when there is something to migrate
 
-    migrate.upgrade(engine, location)
+    migrate.upgrade(engine, location, create)
 
 
 class Workspace:
@@ -130,14 +182,20 @@ class Workspace:
 
     @classmethod
     def open(cls, spec: str | os.PathLike | None, create: bool = False) -> Workspace:
+        """Open a workspace, upgrading its schema if it is older than the code.
+
+        Only `create` makes a workspace, and only in a new file or an empty database. Anything
+        that is not a workspace is refused before a byte of it (or a folder beside it) is written.
+        """
         location = resolve_location(spec)
         if location.is_sqlite:
-            db_path = Path(make_url(location.url).database)
-            if not db_path.exists() and not create:
-                raise WorkspaceError(f"no workspace at {location.folder}: create it with `labeldesk init`")
-            db_path.parent.mkdir(parents=True, exist_ok=True)
+            _check_sqlite_file(location, create)
         engine = make_engine(location)
-        upgrade(engine, location)
+        try:
+            upgrade(engine, location, create)
+        except BaseException:
+            engine.dispose()
+            raise
         ws = cls(location, engine)
         if location.folder is not None:
             ws.media_root.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,9 @@
-"""Opening workspaces: migrations from empty, refusing newer schemas, SQLite settings."""
+"""Opening workspaces: migrations from empty, refusing newer schemas, SQLite settings, no Alembic when current."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import pytest
 from sqlalchemy import inspect, text
@@ -58,3 +61,10 @@ def test_a_server_workspace_without_its_driver_says_which_extra_to_install(monke
     with pytest.raises(WorkspaceError, match=r"labeldesk\[postgres\]") as caught:
         Workspace.open("postgresql://ana:s3cret@127.0.0.1:1/team")
     assert "s3cret" not in str(caught.value)
+
+
+def test_opening_an_up_to_date_workspace_does_not_load_alembic(workspace: Workspace) -> None:
+    spec = workspace.location.url if not workspace.location.is_sqlite else str(workspace.location.folder)
+    code = "import sys; from labeldesk.storage.db import Workspace; Workspace.open(sys.argv[1]); print('alembic' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code, spec], capture_output=True, text=True, timeout=120)
+    assert (proc.returncode, proc.stdout.strip()) == (0, "False"), proc.stderr
