@@ -33,7 +33,7 @@ import av
 import numpy as np
 import soundfile as sf
 
-from labeldesk.media.errors import MediaError, Problem, check_file, diagnose, wav_truncation
+from labeldesk.media.errors import MediaError, Problem, check_file, open_container, wav_truncation
 
 __all__ = [
     "AudioSource",
@@ -124,15 +124,14 @@ def _soundfile_source(p: Path) -> AudioSource | None:
 
 
 def _pyav_source(p: Path) -> AudioSource:
-    try:
-        container = av.open(str(p))
-    except av.FFmpegError as exc:
-        raise diagnose(p, exc) from None
+    container = open_container(p)
     with container:
         if not container.streams.audio:
             raise MediaError(p, Problem.NO_AUDIO, f"the {container.format.name} file holds no audio track")
         stream = container.streams.audio[0]
         ctx = stream.codec_context
+        if ctx is None:  # PyAV found no decoder for the stream's codec
+            raise MediaError(p, Problem.UNSUPPORTED, "no decoder for the audio track's codec")
         if not ctx.sample_rate or not ctx.channels:
             raise MediaError(p, Problem.UNSUPPORTED, f"audio codec {ctx.name!r} reports no sample rate/channels")
         tb = stream.time_base
@@ -279,10 +278,7 @@ def sample_windows(path: PathLike | AudioSource, starts: list[int], length: int,
                     raise _decode_failure(src, start, exc) from None
                 yield block
         return
-    try:
-        container = av.open(str(src.path))
-    except av.FFmpegError as exc:
-        raise diagnose(src.path, exc) from None
+    container = open_container(src.path)
     with container:
         stream = container.streams[src.stream_index]
         for i, start in enumerate(starts):
@@ -365,10 +361,7 @@ def _frame_samples(frame: av.AudioFrame, dtype: str) -> np.ndarray:
 
 def _av_blocks(src: AudioSource, start: int, stop: float, block: int, dtype: str,
                reuse: bool) -> Iterator[np.ndarray]:
-    try:
-        container = av.open(str(src.path))
-    except av.FFmpegError as exc:
-        raise diagnose(src.path, exc) from None
+    container = open_container(src.path)
     with container:
         stream = container.streams[src.stream_index]
         for other in container.streams:
@@ -394,6 +387,28 @@ def _av_blocks(src: AudioSource, start: int, stop: float, block: int, dtype: str
             yield buf[:fill] if reuse else buf[:fill].copy()
 
 
+def _decoded_frames(container, stream) -> Iterator[av.AudioFrame]:
+    """Decoded frames of `stream` from the container's current position to the end of its data.
+
+    The last packet of a cut file is flagged corrupt by the demuxer (MP4 reads
+    it short) and may not decode: when no data follows it, the stream just
+    ends there. Any other decoding failure raises av.FFmpegError.
+    """
+    ctx = stream.codec_context
+    cut_short: av.FFmpegError | None = None
+    for packet in container.demux(stream):
+        if cut_short is not None and packet.size:
+            raise cut_short  # data follows: the packet was damaged, not the end of a cut file
+        try:
+            frames = ctx.decode(packet if packet.size else None)
+        except av.FFmpegError as exc:
+            if not packet.is_corrupt:
+                raise
+            cut_short = exc
+            continue
+        yield from frames
+
+
 def _av_positioned_frames(container, stream, src: AudioSource, start: int, dtype: str,
                           preroll: float = _PREROLL, fresh: bool = True
                           ) -> Iterator[tuple[int, np.ndarray]]:
@@ -410,29 +425,29 @@ def _av_positioned_frames(container, stream, src: AudioSource, start: int, dtype
     for attempt in range(4):
         seek_to = start / sr - preroll
         from_start = attempt == 3 or seek_to <= 0 or not tb
-        if not from_start:
-            container.seek(int((seek_to + src.first_pts) / tb), stream=stream, backward=True)
-            ctx.flush_buffers()
-        elif attempt or not fresh:
-            container.seek(0)
-            ctx.flush_buffers()
         position: int | None = 0 if from_start else None
         try:
-            for packet in container.demux(stream):
-                for frame in ctx.decode(packet if packet.size else None):
-                    if position is None:
-                        if frame.pts is None:
-                            break  # nothing to place samples by: retry, finally from the start
-                        position = int(round((float(frame.pts * frame.time_base) - src.first_pts) * sr))
-                        if position > start:
-                            position = None  # landed after the target
-                            break
-                    samples = _frame_samples(frame, dtype)
-                    yield position, samples
-                    position += len(samples)
-                else:
-                    continue
-                break  # inner loop broke: seek again
+            if not from_start:
+                container.seek(int((seek_to + src.first_pts) / tb), stream=stream, backward=True)
+                ctx.flush_buffers()
+            elif attempt or not fresh:
+                container.seek(0)
+                ctx.flush_buffers()
+            for frame in _decoded_frames(container, stream):
+                if position is None:
+                    if frame.pts is None:
+                        break  # nothing to place samples by: retry, finally from the start
+                    position = int(round((float(frame.pts * frame.time_base) - src.first_pts) * sr))
+                    if position > start:
+                        position = None  # landed after the target
+                        break
+                samples = _frame_samples(frame, dtype)
+                if samples.shape[1] != src.channels:  # blocks and peaks have one width per file
+                    raise MediaError(src.path, Problem.UNSUPPORTED,
+                                     f"the audio changes from {src.channels} to {samples.shape[1]} channels "
+                                     f"at {position / sr:.3f} s (damaged, or a broadcast recording)")
+                yield position, samples
+                position += len(samples)
             else:
                 return
         except av.FFmpegError as exc:

@@ -13,7 +13,9 @@ import os
 import struct
 from pathlib import Path
 
-__all__ = ["Cancelled", "MediaError", "Problem", "check_file", "diagnose"]
+import av
+
+__all__ = ["Cancelled", "MediaError", "Problem", "check_file", "damaged", "diagnose", "open_container"]
 
 
 class Problem(str, enum.Enum):
@@ -25,6 +27,7 @@ class Problem(str, enum.Enum):
     NO_AUDIO = "no audio stream"
     NO_VIDEO = "no video stream"
     UNSUPPORTED = "unsupported"
+    WRONG_EXTENSION = "wrong file extension"
 
 
 class MediaError(Exception):
@@ -65,6 +68,15 @@ def check_file(path: str | os.PathLike[str]) -> Path:
     return p
 
 
+def open_container(path: str | os.PathLike[str]) -> av.container.InputContainer:
+    """Open a file for reading with PyAV; a refusal becomes the MediaError `diagnose` explains."""
+    try:
+        # Tags in damaged or foreign files are often not UTF-8: a bad title must not stop the file opening.
+        return av.open(str(path), metadata_errors="replace")
+    except av.FFmpegError as exc:
+        raise diagnose(path, exc) from None
+
+
 def diagnose(path: str | os.PathLike[str], exc: BaseException | None = None) -> MediaError:
     """Explain why a decoder refused a file.
 
@@ -77,11 +89,16 @@ def diagnose(path: str | os.PathLike[str], exc: BaseException | None = None) -> 
         check_file(p)
     except MediaError as err:
         return err
-    truncated = _truncation_hint(p)
-    if truncated:
-        return MediaError(p, Problem.TRUNCATED, truncated)
     reason = f" ({exc})" if exc is not None and str(exc) else ""
-    return MediaError(p, Problem.CORRUPT, f"not a readable audio, video or image file{reason}")
+    return damaged(p, f"not a readable audio, video or image file{reason}")
+
+
+def damaged(path: str | os.PathLike[str], detail: str) -> MediaError:
+    """The error for data a decoder cannot use: TRUNCATED when the framing shows a cut file, else CORRUPT."""
+    truncated = _truncation_hint(Path(path))
+    if truncated:
+        return MediaError(path, Problem.TRUNCATED, truncated)
+    return MediaError(path, Problem.CORRUPT, detail)
 
 
 def _truncation_hint(path: Path) -> str:

@@ -1,14 +1,16 @@
 """What a media file is: container, streams, duration, rotation; and its content hash.
 
-`probe` reads headers and at most the first video frame (the only place the
-display rotation can be read), so it costs milliseconds even for long files.
+`probe` reads headers, at most the first video frame (the only place the
+display rotation can be read) and the packets just before the claimed end
+(to tell a whole file from a cut one, `media.truncation`), so it costs
+milliseconds even for long files.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
@@ -17,7 +19,9 @@ import av
 import numpy as np
 
 from labeldesk.media.audio import check_complete, open_audio
-from labeldesk.media.errors import MediaError, Problem, check_file, diagnose
+from labeldesk.media.errors import MediaError, Problem, check_file, damaged, open_container
+from labeldesk.media.extensions import check_extension
+from labeldesk.media.truncation import data_end, needs_end_check
 
 __all__ = ["AudioStreamInfo", "MediaInfo", "VideoStreamInfo", "probe", "frame_rotation", "is_variable_rate", "sha256_file"]
 
@@ -59,11 +63,13 @@ class VideoStreamInfo:
 class MediaInfo:
     path: str
     format: str  # container format, as FFmpeg/libsndfile names it
-    duration: float | None
+    duration: float | None  # seconds that can be decoded (for a cut file, less than its header says)
     size: int  # bytes
-    audio: AudioStreamInfo | None
+    audio: AudioStreamInfo | None  # stream details as the header states them
     video: VideoStreamInfo | None
     kind: Kind
+    truncated_at: float | None = None  # seconds: where a cut file's data ends (None: the file is whole)
+    warning: str | None = None  # names the file and says what is wrong, for the importer to show
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types only (the time base becomes "num/den")."""
@@ -85,20 +91,32 @@ def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
 
 
 def probe(path: str | os.PathLike[str]) -> MediaInfo:
-    """Describe a media file; raises MediaError naming the file when it is unusable."""
+    """Describe a media file; raises MediaError naming the file when it is unusable.
+
+    The kind (audio, video, image) comes from the content, never the name. A
+    known media extension that names another container than the content's
+    (a PNG renamed .mp4) is refused with Problem.WRONG_EXTENSION: the store
+    and everything downstream trust the extension (`media.extensions`).
+
+    A file cut short after its header (an interrupted copy or recording) is
+    described as far as it goes: `duration` is what can be decoded,
+    `truncated_at` says where the data ends and `warning` says so in words.
+    A cut file that cannot be used at all raises Problem.TRUNCATED: an MP4
+    whose index ('moov' box) was at the end and is gone, or a file whose data
+    ends before its first packet.
+    """
     p = check_file(path)
     size = p.stat().st_size
-    try:
-        container = av.open(str(p))
-    except av.FFmpegError as exc:
-        raise diagnose(p, exc) from None
+    container = open_container(p)
     with container:
         fmt = container.format.name
+        check_extension(p, container.format)
         container_start = container.start_time / av.time_base if container.start_time is not None else 0.0
         video_stream = next((s for s in container.streams.video if not _is_cover_art(s)), None)
         is_image = video_stream is not None and (fmt.endswith("_pipe") or fmt == "image2")
         video = _video_info(p, container, video_stream, container_start) if video_stream is not None else None
         duration = container.duration / av.time_base if container.duration is not None else None
+        end = None if is_image else _data_end(p, container, video_stream, size)
     audio = None
     if not is_image:
         try:
@@ -115,7 +133,27 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
     if video is None and audio is None:
         raise MediaError(p, Problem.UNSUPPORTED, f"the {fmt} file holds neither audio nor video")
     kind: Kind = "image" if is_image else ("video" if video is not None else "audio")
-    return MediaInfo(str(p), fmt, None if kind == "image" else duration, size, audio, video, kind)
+    info = MediaInfo(str(p), fmt, None if kind == "image" else duration, size, audio, video, kind)
+    return info if end is None else _cut_short(info, end - container_start)
+
+
+def _cut_short(info: MediaInfo, end: float) -> MediaInfo:
+    """`info` of a file whose data ends `end` seconds in, before the length its header states."""
+    truncated_at = round(max(0.0, end), 6)
+    if truncated_at == 0:
+        raise MediaError(info.path, Problem.TRUNCATED, "the data ends before the first audio or video packet;"
+                         " the recording or copy was probably interrupted")
+    warning = (f"{info.path}: {Problem.TRUNCATED.value} — the header states {info.duration:.3f} s but the data"
+               f" ends at {truncated_at:.3f} s; the recording or copy was probably interrupted")
+    return replace(info, duration=truncated_at, truncated_at=truncated_at, warning=warning)
+
+
+def _data_end(p: Path, container, video_stream, size: int) -> float | None:
+    """Where the data of the streams probe describes ends, when short of the header's claim."""
+    if not needs_end_check(p, container.format.name, size):
+        return None
+    streams = [s for s in (video_stream, *container.streams.audio[:1]) if s is not None]
+    return data_end(container, streams)
 
 
 def _is_cover_art(stream: av.video.stream.VideoStream) -> bool:
@@ -124,6 +162,8 @@ def _is_cover_art(stream: av.video.stream.VideoStream) -> bool:
 
 def _video_info(p: Path, container, stream, container_start: float) -> VideoStreamInfo:
     ctx = stream.codec_context
+    if ctx is None:  # PyAV found no decoder for the stream's codec
+        raise MediaError(p, Problem.UNSUPPORTED, "no decoder for the video stream's codec")
     tb = stream.time_base or Fraction(1, 1)
     rate = stream.average_rate or stream.guessed_rate
     pts: list[int] = []
@@ -140,9 +180,9 @@ def _video_info(p: Path, container, stream, container_start: float) -> VideoStre
                 break
     except av.FFmpegError as exc:
         if not pts:
-            raise MediaError(p, Problem.CORRUPT, f"the video stream cannot be read ({exc})") from None
+            raise damaged(p, f"the video stream cannot be read ({exc})") from None
     if rotation is None:
-        raise MediaError(p, Problem.CORRUPT, "the first video frame cannot be decoded")
+        raise damaged(p, "the first video frame cannot be decoded")
     start = float(stream.start_time * tb) - container_start if stream.start_time is not None else 0.0
     return VideoStreamInfo(
         width=int(ctx.width),

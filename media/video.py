@@ -31,7 +31,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from labeldesk.media.errors import MediaError, Problem, check_file, diagnose
+from labeldesk.media.errors import MediaError, Problem, check_file, open_container
 from labeldesk.media.probe import frame_rotation, is_variable_rate
 
 __all__ = ["VideoFrame", "VideoIndex", "VideoReader", "build_index", "open_video"]
@@ -69,15 +69,15 @@ class VideoIndex:
 def open_video(path: str | os.PathLike[str]) -> tuple[av.container.InputContainer, av.video.stream.VideoStream]:
     """Open a file's first real video stream (cover art is not video); MediaError if none."""
     p = check_file(path)
-    try:
-        container = av.open(str(p))
-    except av.FFmpegError as exc:
-        raise diagnose(p, exc) from None
+    container = open_container(p)
     stream = next((s for s in container.streams.video
                    if not s.disposition & av.stream.Disposition.attached_pic), None)
     if stream is None:
         container.close()
         raise MediaError(p, Problem.NO_VIDEO)
+    if stream.codec_context is None:  # PyAV found no decoder for the stream's codec
+        container.close()
+        raise MediaError(p, Problem.UNSUPPORTED, "no decoder for the video stream's codec")
     return container, stream
 
 

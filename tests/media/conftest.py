@@ -36,9 +36,10 @@ def tone(seconds: float, sr: int = 48000, channels: int = 2, seed: int = 0) -> n
     return np.clip(x, -1, 1).astype(np.float32)
 
 
-def encode_audio(path: Path, x: np.ndarray, sr: int, codec: str, bit_rate: int | None = None) -> Path:
-    """Encode float32 (n, channels) with PyAV (format chosen by the extension)."""
-    with av.open(str(path), "w") as out:
+def encode_audio(path: Path, x: np.ndarray, sr: int, codec: str, bit_rate: int | None = None, *,
+                 options: dict[str, str] | None = None) -> Path:
+    """Encode float32 (n, channels) with PyAV (format chosen by the extension; `options` go to the muxer)."""
+    with av.open(str(path), "w", options=options or {}) as out:
         stream = out.add_stream(codec, rate=sr)
         stream.layout = av.AudioLayout(f"{x.shape[1]}c").name
         if bit_rate:
