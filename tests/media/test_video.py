@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 import numpy as np
 import pytest
@@ -75,10 +74,8 @@ def test_stepping_after_a_seek_does_not_seek_again(video, video_frames, monkeypa
 def test_cache(video):
     with VideoReader(video, cache_frames=4) as reader:
         first = reader.frame(50)
-        start = time.perf_counter()
         again = reader.frame(50)
-        assert time.perf_counter() - start < 0.005
-        assert again is first
+        assert again is first  # served from the cache, not decoded again (bench_media.py times it)
         assert not first.rgb.flags.writeable  # shared with the cache: read-only
         for i in range(51, 56):
             reader.frame(i)
