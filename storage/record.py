@@ -16,6 +16,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 import jsonschema_rs
 import orjson
 
+from labeldesk.storage.formats.errors import cut, shown
 from labeldesk.storage.vocabulary import KINDS
 
 SCHEMA_ID = "labeldesk/record@1"
@@ -151,9 +152,10 @@ def validate(record: dict[str, Any]) -> None:
         _compiled_validator().validate(record)
     except jsonschema_rs.ValidationError as exc:
         field = _field_path(list(exc.instance_path))
-        message = exc.message
+        # jsonschema-rs quotes the whole bad value; the cut keeps the head and what it says after it
+        message = cut(exc.message, 120)
         if isinstance(exc.kind, jsonschema_rs.ValidationErrorKind.Enum):
-            message = f"{exc.instance!r} is not one of {', '.join(map(str, exc.kind.options))}"
+            message = f"{shown(exc.instance)} is not one of {', '.join(map(str, exc.kind.options))}"
         raise RecordError(f"{field or 'record'}: {message}", field) from None
     _check_offsets(record)
 
@@ -164,7 +166,7 @@ def _check_offsets(record: dict[str, Any]) -> None:
     for i, span in enumerate(record.get("spans", ())):
         text = texts.get(span["target"])
         if text is None:
-            raise RecordError(f"spans[{i}].target: no text named {span['target']!r}", f"spans[{i}].target")
+            raise RecordError(f"spans[{i}].target: no text named {shown(span['target'])}", f"spans[{i}].target")
         if not span["start"] <= span["end"] <= len(text):
             raise RecordError(
                 f"spans[{i}]: range {span['start']}..{span['end']} is outside the {len(text)} code points of {span['target']}",
@@ -176,7 +178,7 @@ def _check_offsets(record: dict[str, Any]) -> None:
     ids = {r["id"] for r in record.get("responses", ())}
     for i, rank in enumerate(record.get("ranking", ())):
         if rank["response"] not in ids:
-            raise RecordError(f"ranking[{i}].response: no response with id {rank['response']!r}", f"ranking[{i}].response")
+            raise RecordError(f"ranking[{i}].response: no response with id {shown(rank['response'])}", f"ranking[{i}].response")
 
 
 def span_targets(record: dict[str, Any]) -> dict[str, str]:

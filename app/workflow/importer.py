@@ -39,7 +39,7 @@ from labeldesk.app.workflow.media_items import MediaFile, is_media_input, media_
 from labeldesk.app.workflow.projects import ProjectInfo, get_project
 from labeldesk.storage.db import Workspace
 from labeldesk.storage.files import atomic_write_bytes
-from labeldesk.storage.formats.readers import InputError, Row, input_files, read_file
+from labeldesk.storage.formats.readers import Deviation, InputError, Row, input_files, read_file
 from labeldesk.storage.models import Annotation, Item, User
 from labeldesk.storage.record import answers_to_values, content_hash, content_of
 
@@ -67,6 +67,7 @@ class ImportReport:
     annotations: int = 0
     skipped: list[InputError] = field(default_factory=list)
     cleaning: PrepareOutcome | None = None
+    deviations: list[Deviation] = field(default_factory=list)  # rows imported other than exactly as given
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -74,9 +75,21 @@ class ImportReport:
             "unchanged": self.unchanged, "annotations": self.annotations,
             "skipped": [{"location": e.location, "field": e.field, "reason": e.reason} for e in self.skipped],
         }
+        if self.deviations:
+            out["deviations"] = _deviation_summary(self.deviations)
         if self.cleaning is not None:
             out["clean"] = self.cleaning.to_dict()
         return out
+
+
+def _deviation_summary(deviations: list[Deviation]) -> list[dict[str, Any]]:
+    """Equal changes to one field of one file counted together: a million numeric ids make one entry."""
+    summary: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for d in deviations:
+        file = d.location.split(":")[0].split("#")[0]
+        entry = summary.setdefault((file, d.field, d.change), {"field": d.field, "change": d.change, "rows": 0, "first": d.location})
+        entry["rows"] += 1
+    return list(summary.values())
 
 
 @dataclass(frozen=True)
@@ -92,6 +105,8 @@ class _Pending:
     annotations: list[dict[str, Any]]
     location: str
     status: str = "open"
+    deviations: tuple[Deviation, ...] = ()
+    repeats: tuple[str, ...] = ()  # later rows that are this row again: imported once, counted as unchanged
 
 
 @dataclass(frozen=True)
@@ -124,6 +139,7 @@ def _pending(row: Row, questions: list[dict[str, Any]], annotator: str) -> _Pend
         uid=record["id"], kind=record["kind"], content=content, digest=content_hash(content),
         provenance=record.get("provenance", {}), meta=record.get("meta", {}),
         annotations=_annotation_entries(record, questions, annotator), location=row.location,
+        deviations=row.deviations,
     )
 
 
@@ -172,12 +188,23 @@ def _collect(
             continue
         item = _pending(row, questions, annotator)
         first = pending.get(item.uid)
-        if first is not None and first.digest != item.digest:
-            errors.append(InputError(row.location, "id", f"duplicate id {item.uid!r} with different content (first at {first.location})"))
-            continue
         if first is None:
             pending[item.uid] = item
+        elif first.digest != item.digest:
+            errors.append(InputError(row.location, "id", f"duplicate id {item.uid!r} with different content (first at {first.location})"))
+        elif _same_row(first, item):
+            pending[item.uid] = replace(first, repeats=(*first.repeats, row.location))
+        else:
+            errors.append(InputError(row.location, "id", f"same id {item.uid!r} and content as {first.location}, but other meta, "
+                                     "provenance or answers, which would be lost; give it another id or merge the rows"))
     return read
+
+
+def _same_row(first: _Pending, again: _Pending) -> bool:
+    """Whether a row says nothing its first occurrence did not (where each came from aside)."""
+    def origin_free(provenance: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in provenance.items() if k != "source"}
+    return (first.meta, first.annotations, origin_free(first.provenance)) == (again.meta, again.annotations, origin_free(again.provenance))
 
 
 def import_files(
@@ -238,7 +265,7 @@ def prepare_import(
                     annotations=_with_answers(p.annotations, c.answers))
             for p, c in zip(pending, cleaned)
         ]
-    unstorable = [_nul_error(p) for p in pending if _has_nul_anywhere(p)]
+    unstorable = [_nul_error(where) for p in pending if _has_nul_anywhere(p) for where in (p.location, *p.repeats)]
     if unstorable and not skip_invalid:
         raise ImportFailed(unstorable)
     if unstorable:
@@ -259,27 +286,31 @@ def _has_nul_anywhere(p: _Pending) -> bool:
     return has_nul((p.content, p.provenance, p.meta, p.annotations))
 
 
-def _nul_error(p: _Pending) -> InputError:
-    return InputError(p.location, "", "contains U+0000 (NUL), which the database cannot store; import with --clean to remove it")
+def _nul_error(location: str) -> InputError:
+    return InputError(location, "", "contains U+0000 (NUL), which the database cannot store; import with --clean to remove it")
 
 
 def commit_import(ws: Workspace, prepared: PreparedImport, progress: Progress | None = None) -> ImportReport:
     """Write prepared rows in one transaction; rows whose id is stored with other content are conflicts."""
     project, pending = prepared.project, prepared.pending
-    report = ImportReport(project=project.name, files=prepared.files, read=prepared.read, skipped=list(prepared.skipped))
+    report = ImportReport(project=project.name, files=prepared.files, read=prepared.read, skipped=list(prepared.skipped),
+                          deviations=[d for p in pending for d in p.deviations])
     with ws.transaction() as session:
         stored = dict(session.execute(select(Item.uid, Item.content_hash).where(Item.project_id == project.id)).all())
         known = _known_digests(session, project, stored, pending)
         conflicts = [
-            InputError(p.location, "id", f"id {p.uid!r} is stored already with different content")
+            InputError(where, "id", f"id {p.uid!r} is stored already with different content")
             for p in pending
             if p.uid in stored and p.digest not in known[p.uid]
+            for where in (p.location, *p.repeats)
         ]
         if conflicts and not prepared.skip_invalid:
             raise ImportFailed(conflicts)
         report.skipped += conflicts
         fresh = [p for p in pending if p.uid not in stored]
-        report.unchanged = sum(1 for p in pending if p.uid in stored and p.digest in known[p.uid])
+        # every row is counted once: imported, unchanged (stored already, or a repeat of a row imported now) or skipped
+        report.unchanged = sum(len(p.repeats) for p in fresh) + sum(
+            1 + len(p.repeats) for p in pending if p.uid in stored and p.digest in known[p.uid])
         report.imported = _insert_items(session, project, fresh)
         if prepared.media:
             store_media(session, ws.media_root, prepared.media, project.id)

@@ -92,20 +92,6 @@ def write_rows(path: Path, rows: Iterable[dict[str, Any]]) -> int:
     return len(data)
 
 
-def decode_json_columns(row: dict[str, Any]) -> dict[str, Any]:
-    """Undo the JSON-text columns of a record read back from Parquet."""
-    record = dict(row)
-    for key in JSON_TEXT_FIELDS:
-        if isinstance(record.get(key), str):
-            record[key] = orjson.loads(record[key])
-    if "annotations" in record:
-        record["annotations"] = [
-            {**a, "values": orjson.loads(a["values"]) if isinstance(a.get("values"), str) else a.get("values", {})}
-            for a in record["annotations"]
-        ]
-    return record
-
-
 def iter_file(path: Path) -> Iterator[dict[str, Any]]:
     for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
         yield from batch.to_pylist()

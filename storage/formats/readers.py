@@ -3,6 +3,8 @@
 Every reader yields `Row`s: where the row came from (file and line, row or task) and
 either the record or the error that names the field at fault. Nothing here touches the
 database; the importer decides what a bad row means (abort, or skip with a report).
+Each row of a file becomes exactly one Row, so a report that counts them is exact; a
+file that cannot be read at all raises one InputError instead (it yields no rows).
 """
 
 from __future__ import annotations
@@ -10,36 +12,30 @@ from __future__ import annotations
 import csv
 import io
 import os
-import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from labeldesk.storage.formats import labelstudio, parquet
+from labeldesk.storage.formats.converters import CONVERTERS, Converter, Reading
+from labeldesk.storage.formats.errors import Deviation, InputError, cut, shown
+from labeldesk.storage.formats.nesting import MAX_NESTING, may_nest_deeper, too_deep
+from labeldesk.storage.formats.zips import safe_extract
 from labeldesk.storage.vocabulary import IMPORT_FORMATS
-from labeldesk.storage.record import SCHEMA_ID, RecordError, stable_id, validate
+from labeldesk.storage.record import SCHEMA_ID, RecordError, validate
+
+__all__ = ["FORMATS", "InputError", "Deviation", "Row", "read_file", "input_files", "safe_extract", "sniff"]
 
 FORMATS = IMPORT_FORMATS
-PROMPT_KEYS = ("prompt", "instruction", "query", "question", "input", "text")
-ANSWER_KEYS = ("response", "output", "answer", "completion", "reference")
-ROLE_ALIASES = {
-    "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "bot": "assistant",
-    "model": "assistant", "chatgpt": "assistant", "system": "system",
-}
-RESPONSE_IDS = "abcdefghijklmnopqrstuvwxyz"
+MAX_CSV_FIELD = 256 * 1024**2
+"""The longest CSV cell, in characters (the csv module's default, 128 KiB, is too small for long documents)."""
 
-
-class InputError(ValueError):
-    """A row that cannot be imported; the message names file, line and field."""
-
-    def __init__(self, location: str, field: str, message: str):
-        super().__init__(f"{location}: {field}: {message}" if field else f"{location}: {message}")
-        self.location = location
-        self.field = field
-        self.reason = message
+DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
+_UTF32_BOMS = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")
 
 
 @dataclass(frozen=True)
@@ -47,9 +43,7 @@ class Row:
     location: str
     record: dict[str, Any] | None = None
     error: InputError | None = None
-
-
-Converter = Callable[[dict[str, Any], str, str], dict[str, Any]]
+    deviations: tuple[Deviation, ...] = ()
 
 
 # --- raw rows out of files ------------------------------------------------------------
@@ -61,21 +55,35 @@ def _decode_text(raw: bytes, path: Path, errors: str = "strict") -> str:
     `errors="replace"` turns undecodable bytes into U+FFFD instead of refusing the file:
     the import then cleans the rows, and cleaning reports each item that has them.
     """
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16", errors)
+    if raw.startswith(_UTF32_BOMS):
+        raise InputError(path.name, "", "UTF-32 text cannot be read; re-save the file as UTF-8")
+    encoding = "UTF-16" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else "UTF-8"
     try:
-        return raw.decode("utf-8-sig", errors)
+        return raw.decode("utf-16" if encoding == "UTF-16" else "utf-8-sig", errors)
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(f"{path.name}:{line}", "", f"not valid UTF-8 (byte {raw[exc.start]:#04x} at offset {exc.start}); re-save the file as UTF-8") from None
+        line = raw[: exc.start].decode(exc.encoding if encoding == "UTF-16" else "utf-8", "replace").count("\n") + 1
+        what = f"byte {raw[exc.start]:#04x}" if encoding == "UTF-8" else exc.reason
+        raise InputError(f"{path.name}:{line}", "", f"not valid {encoding} ({what} at offset {exc.start}); "
+                         "re-save the file as UTF-8") from None
+
+
+def _deep(location: str, top: str) -> InputError:
+    return InputError(location, top, f"nested more than {MAX_NESTING} levels deep, the limit (nesting.MAX_NESTING)")
+
+
+def _checked_depth(location: str, value: Any) -> Any:
+    """The value, or the error that refuses it for nesting too deep for what stores it."""
+    top = too_deep(value)
+    return value if top is None else _deep(location, top)
 
 
 def iter_jsonl(path: Path, errors: str = "strict") -> Iterator[tuple[str, Any]]:
     with path.open("rb") as fh:
-        head = fh.read(2)
+        head = fh.read(4)
         fh.seek(0)
-        if head in (b"\xff\xfe", b"\xfe\xff"):
-            lines: Iterable[bytes] = (line.encode() for line in io.TextIOWrapper(fh, encoding="utf-16", errors=errors))
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            # UTF-16 is rare enough to decode whole; split at \n only, as JSON strings may hold U+2028
+            lines: Iterable[bytes] = (line.encode() for line in _decode_text(fh.read(), path, errors).split("\n"))
         else:
             lines = fh
         for number, line in enumerate(lines, 1):
@@ -85,16 +93,18 @@ def iter_jsonl(path: Path, errors: str = "strict") -> Iterator[tuple[str, Any]]:
                 continue
             location = f"{path.name}:{number}"
             try:
-                yield location, orjson.loads(line)
+                value = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
                 yield location, _loads_lenient(line, location) if errors == "replace" else InputError(
                     location, "", f"malformed JSON ({_json_reason(exc, line)})")
+                continue
+            yield location, _checked_depth(location, value) if may_nest_deeper(line) else value
 
 
 def _loads_lenient(line: bytes, location: str) -> Any:
     """Parse a line whose bytes may not be UTF-8: those bytes are read as U+FFFD."""
     try:
-        return orjson.loads(line.decode("utf-8", "replace"))
+        return _checked_depth(location, orjson.loads(line.decode("utf-8", "replace")))
     except orjson.JSONDecodeError as exc:
         return InputError(location, "", f"malformed JSON ({str(exc).split(':')[0]})")
 
@@ -108,39 +118,75 @@ def _json_reason(exc: orjson.JSONDecodeError, line: bytes) -> str:
 
 
 def iter_json(path: Path, errors: str = "strict") -> Iterator[tuple[str, Any]]:
+    text = _decode_text(path.read_bytes(), path, errors)
     try:
-        data = orjson.loads(_decode_text(path.read_bytes(), path, errors))
+        data = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        raise InputError(path.name, "", f"malformed JSON: {exc}") from None
+        raise InputError(f"{path.name}:{exc.lineno}", "", f"malformed JSON ({exc.msg} at column {exc.colno})") from None
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):
         raise InputError(path.name, "", "expected a JSON object or a list of objects")
+    deep = may_nest_deeper(text, MAX_NESTING + 1)  # the list around the rows is one level more
     for index, row in enumerate(data):
-        yield f"{path.name}#[{index}]", row
+        location = f"{path.name}#[{index}]"
+        yield location, _checked_depth(location, row) if deep else row
 
 
 def iter_csv(path: Path, errors: str = "strict") -> Iterator[tuple[str, Any]]:
     text = _decode_text(path.read_bytes(), path, errors)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not reader.fieldnames:
+    if csv.field_size_limit() < MAX_CSV_FIELD:
+        csv.field_size_limit(MAX_CSV_FIELD)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        # parsed whole before the first row is given out: an error later on refuses the file,
+        # instead of leaving the rows after it out uncounted; each row with the line it ends on
+        parsed = [(reader.line_num, cells) for cells in reader]
+    except csv.Error as exc:
+        raise InputError(f"{path.name}:{reader.line_num}", "", f"not readable as CSV ({cut(str(exc))})") from None
+    header = parsed[0][1] if parsed else []
+    if not any(name.strip() for name in header):
         raise InputError(path.name, "", "CSV file has no header row")
-    for row in reader:
-        # DictReader puts surplus cells under None: a row wider than the header is an error.
-        location = f"{path.name}:{reader.line_num}"
-        if None in row:
-            yield location, InputError(location, "", f"row has {len(reader.fieldnames) + len(row[None])} cells, the header has {len(reader.fieldnames)}")
-        else:
-            yield location, row
+    _check_header(path, header)
+    for line, cells in parsed[1:]:
+        if cells:  # a blank line is no row
+            location = f"{path.name}:{line}"
+            yield location, _csv_row(location, header, cells)
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    """Two columns of one name would keep only one cell: refuse the file instead."""
+    first: dict[str, int] = {}
+    for column, name in enumerate(header, 1):
+        key = name.strip().lower()
+        if not key:
+            continue
+        if key in first:
+            raise InputError(f"{path.name}:1", f"column {column}", f"header {shown(name)} repeats column {first[key]}; "
+                             "name the columns apart")
+        first[key] = column
+
+
+def _csv_row(location: str, header: list[str], cells: list[str]) -> dict[str, str] | InputError:
+    if len(cells) > len(header):
+        return InputError(location, "", f"row has {len(cells)} cells, the header has {len(header)}")
+    row: dict[str, str] = {}
+    for column, (name, cell) in enumerate(zip(header, cells), 1):
+        if name.strip():
+            row[name] = cell
+        elif cell:
+            return InputError(location, f"column {column}", "a cell under a blank header; name the column or empty the cell")
+    return row
 
 
 def iter_parquet(path: Path) -> Iterator[tuple[str, Any]]:
+    # no depth check: pyarrow refuses schemas nested past 100 schema levels, fewer than MAX_NESTING lists
     try:
         rows = parquet.iter_file(path)
         for number, row in enumerate(rows, 1):
             yield f"{path.name}#row{number}", _drop_nulls(row)
     except (OSError, ValueError) as exc:  # pyarrow's errors for truncated or foreign files derive from these
-        raise InputError(path.name, "", f"not a readable Parquet file ({exc})") from None
+        raise InputError(path.name, "", f"not a readable Parquet file ({cut(str(exc), 200)})") from None
 
 
 def _drop_nulls(value: Any) -> Any:
@@ -187,197 +233,7 @@ def sniff(path: Path, first: dict[str, Any]) -> str:
         return "records"
     if path.suffix.lower() == ".csv":
         return "csv"
-    raise InputError(path.name, "", f"cannot tell the format from keys {sorted(keys)}: pass --format")
-
-
-# --- converters: one raw row to one record ---------------------------------------------
-
-
-def _text(value: Any, location: str, field: str) -> str:
-    if type(value) is str:  # the common case first: this runs for every text of every row
-        return value
-    if isinstance(value, list):  # OpenAI content parts
-        parts = [p.get("text", "") for p in value if isinstance(p, dict) and p.get("type") in ("text", "input_text", None)]
-        return "".join(parts)
-    if value is None:
-        raise InputError(location, field, "missing")
-    if isinstance(value, (int, float)):
-        return str(value)
-    raise InputError(location, field, f"expected text, got {type(value).__name__}")
-
-
-def _require(row: dict[str, Any], key: str, location: str) -> Any:
-    if key not in row or row[key] is None:
-        raise InputError(location, key, "required field is missing")
-    return row[key]
-
-
-def _message(raw: Any, location: str, field: str, role_key: str = "role", content_key: str = "content") -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise InputError(location, field, "expected a message object")
-    role = ROLE_ALIASES.get(str(raw.get(role_key, "")).lower())
-    if role is None:
-        raise InputError(location, f"{field}.{role_key}", f"unknown role {raw.get(role_key)!r}")
-    message: dict[str, Any] = {"role": role, "content": _text(raw.get(content_key), location, f"{field}.{content_key}")}
-    if raw.get("name"):
-        message["speaker"] = str(raw["name"])
-    return message
-
-
-def _messages(raw: Any, location: str, field: str, **keys: str) -> list[dict[str, Any]]:
-    if not isinstance(raw, list):
-        raise InputError(location, field, "expected a list of messages")
-    return [_message(m, location, f"{field}[{i}]", **keys) for i, m in enumerate(raw)]
-
-
-def _finish(record: dict[str, Any], row: dict[str, Any], kind: str, source: str, used: set[str]) -> dict[str, Any]:
-    """Add schema, id, kind and provenance; keep unrecognised columns in meta."""
-    record = {"schema": SCHEMA_ID, "id": "", "kind": str(row.get("kind") or kind), **record}
-    rest = {k: v for k, v in row.items() if k not in used and k not in ("id", "kind") and v not in (None, "")}
-    if rest:
-        record["meta"] = rest
-    record["provenance"] = {"source": source}
-    given = row.get("id")
-    record["id"] = str(given) if given not in (None, "") else stable_id({k: record[k] for k in ("messages", "responses") if k in record})
-    return record
-
-
-def from_record(row: dict[str, Any], kind: str, location: str) -> dict[str, Any]:
-    record = parquet.decode_json_columns(row)
-    record.setdefault("schema", SCHEMA_ID)
-    record.setdefault("kind", kind)
-    if not record.get("id"):
-        record["id"] = stable_id({k: record[k] for k in ("messages", "responses") if k in record})
-    provenance = dict(record.get("provenance", {}))
-    provenance.setdefault("source", location)
-    record["provenance"] = provenance
-    return record
-
-
-def from_openai(row: dict[str, Any], kind: str, location: str) -> dict[str, Any]:
-    messages = _messages(_require(row, "messages", location), location, "messages")
-    return _finish({"messages": messages}, row, kind, location, {"messages"})
-
-
-def from_sharegpt(row: dict[str, Any], kind: str, location: str) -> dict[str, Any]:
-    raw = _require(row, "conversations", location)
-    messages = _messages(raw, location, "conversations", role_key="from", content_key="value")
-    if row.get("system"):
-        messages.insert(0, {"role": "system", "content": _text(row["system"], location, "system")})
-    return _finish({"messages": messages}, row, kind, location, {"conversations", "system"})
-
-
-def from_alpaca(row: dict[str, Any], kind: str, location: str) -> dict[str, Any]:
-    instruction = _text(_require(row, "instruction", location), location, "instruction")
-    extra = _text(row.get("input") or "", location, "input")
-    prompt = f"{instruction}\n\n{extra}" if extra else instruction
-    messages = [{"role": "user", "content": prompt}]
-    output = row.get("output")
-    if output not in (None, ""):
-        messages.append({"role": "assistant", "content": _text(output, location, "output")})
-    if row.get("system"):
-        messages.insert(0, {"role": "system", "content": _text(row["system"], location, "system")})
-    return _finish({"messages": messages}, row, kind, location, {"instruction", "input", "output", "system"})
-
-
-def _prompt_messages(value: Any, location: str, field: str) -> list[dict[str, Any]]:
-    if isinstance(value, list):
-        return _messages(value, location, field)
-    return [{"role": "user", "content": _text(value, location, field)}]
-
-
-def _reply(value: Any, location: str, field: str) -> str:
-    """A chosen/rejected side: a string, or the assistant turn(s) of a conversational form."""
-    if isinstance(value, list):
-        turns = [m for m in _messages(value, location, field) if m["role"] == "assistant"]
-        if not turns:
-            raise InputError(location, field, "conversation has no assistant message")
-        return turns[-1]["content"]
-    return _text(value, location, field)
-
-
-def from_preference(row: dict[str, Any], kind: str, location: str) -> dict[str, Any]:
-    chosen, rejected = _require(row, "chosen", location), _require(row, "rejected", location)
-    if "prompt" in row and row["prompt"] is not None:
-        messages = _prompt_messages(row["prompt"], location, "prompt")
-    elif isinstance(chosen, list):  # implicit prompt: the turns before the final answer
-        messages = _messages(chosen, location, "chosen")[:-1]
-    else:
-        raise InputError(location, "prompt", "required field is missing")
-    record = {
-        "messages": messages,
-        "responses": [
-            {"id": "a", "content": _reply(chosen, location, "chosen")},
-            {"id": "b", "content": _reply(rejected, location, "rejected")},
-        ],
-        "ranking": [{"response": "a", "rank": 1}, {"response": "b", "rank": 2}],
-    }
-    return _finish(record, row, "preference" if kind == "instruction" else kind, location, {"prompt", "chosen", "rejected"})
-
-
-def from_responses(row: dict[str, Any], kind: str, location: str) -> dict[str, Any]:
-    raw = _require(row, "responses", location)
-    if not isinstance(raw, list) or not raw:
-        raise InputError(location, "responses", "expected a non-empty list")
-    if len(raw) > len(RESPONSE_IDS):
-        raise InputError(location, "responses", f"{len(raw)} responses; at most {len(RESPONSE_IDS)}")
-    responses = [_response(r, RESPONSE_IDS[i], location, f"responses[{i}]") for i, r in enumerate(raw)]
-    prompt_key = next((k for k in PROMPT_KEYS if k in row), None)
-    if prompt_key is None:
-        raise InputError(location, "prompt", "required field is missing")
-    record = {"messages": _prompt_messages(row[prompt_key], location, prompt_key), "responses": responses}
-    return _finish(record, row, kind, location, {"responses", prompt_key})
-
-
-def _response(raw: Any, default_id: str, location: str, field: str) -> dict[str, Any]:
-    if isinstance(raw, str):
-        return {"id": default_id, "content": raw}
-    if not isinstance(raw, dict):
-        raise InputError(location, field, "expected text or an object")
-    content = raw.get("content")
-    if content is None:
-        content = next((raw[k] for k in ("text", "response", "output") if k in raw), None)
-    response = {"id": str(raw.get("id", default_id)), "content": _text(content, location, f"{field}.content")}
-    source = raw.get("source") or raw.get("model")
-    if source:
-        response["source"] = str(source)
-    return response
-
-
-def from_csv(row: dict[str, Any], kind: str, location: str) -> dict[str, Any]:
-    row = {k.strip().lower(): v for k, v in row.items() if k}
-    if "chosen" in row and "rejected" in row:
-        return from_preference(row, kind, location)
-    prompt_key = next((k for k in PROMPT_KEYS if row.get(k)), None)
-    if prompt_key is None:
-        raise InputError(location, "prompt", f"no prompt column (one of {', '.join(PROMPT_KEYS)})")
-    messages = [{"role": "user", "content": row[prompt_key]}]
-    if row.get("system"):
-        messages.insert(0, {"role": "system", "content": row["system"]})
-    used = {prompt_key, "system"}
-    record: dict[str, Any] = {"messages": messages}
-    multi = sorted(k for k in row if k.startswith(("response_", "answer_")) and row[k])
-    if multi:
-        record["responses"] = [{"id": k.split("_", 1)[1], "content": row[k]} for k in multi]
-        used.update(multi)
-    else:
-        answer_key = next((k for k in ANSWER_KEYS if row.get(k)), None)
-        if answer_key:
-            messages.append({"role": "assistant", "content": row[answer_key]})
-            used.add(answer_key)
-    return _finish(record, row, kind, location, used)
-
-
-CONVERTERS: dict[str, Converter] = {
-    "records": from_record,
-    "parquet": from_record,
-    "openai": from_openai,
-    "sharegpt": from_sharegpt,
-    "alpaca": from_alpaca,
-    "preference": from_preference,
-    "responses": from_responses,
-    "csv": from_csv,
-}
+    raise InputError(path.name, "", f"cannot tell the format from keys {shown(sorted(keys))}: pass --format")
 
 
 # --- the entry point ------------------------------------------------------------------
@@ -388,18 +244,20 @@ def read_file(path: Path, fmt: str, kind: str, questions: list[dict[str, Any]], 
 
     `errors` is how text that is not valid in the file's encoding is decoded: "strict"
     refuses it, "replace" reads it as U+FFFD (for imports that clean what they read).
+    The format of a file is sniffed from its first row whose keys tell it; rows before
+    that one are errors.
     """
     if fmt not in ("auto", *FORMATS):
-        raise InputError(path.name, "--format", f"unknown format {fmt!r}; one of auto, {', '.join(FORMATS)}")
+        raise InputError(path.name, "--format", f"unknown format {shown(fmt)}; one of auto, {', '.join(FORMATS)}")
     if not path.is_file():
         raise InputError(str(path), "", "no such file")
     if path.stat().st_size == 0:
         raise InputError(path.name, "", "file is empty")
-    rows = raw_rows(path, errors)
     if fmt == "labelstudio" or (fmt == "auto" and path.suffix.lower() == ".json" and _is_labelstudio(path, errors)):
-        yield from _labelstudio_rows(path, kind, questions, errors)
+        yield from _labelstudio_rows(raw_rows(path, errors), path.name, kind, questions)
         return
     converter: Converter | None = CONVERTERS.get(fmt)
+    rows = raw_rows(path, errors)
     for location, raw in rows:
         if isinstance(raw, InputError):
             yield Row(location, error=raw)
@@ -411,24 +269,25 @@ def read_file(path: Path, fmt: str, kind: str, questions: list[dict[str, Any]], 
             try:
                 detected = sniff(path, raw)
             except InputError as exc:
-                yield Row(location, error=exc)
-                return
+                yield Row(location, error=InputError(location, "", exc.reason))
+                continue
             if detected == "labelstudio":
-                yield from _labelstudio_rows(path, kind, questions, errors)
+                yield from _labelstudio_rows(chain([(location, raw)], rows), path.name, kind, questions)
                 return
             converter = CONVERTERS[detected]
         yield _convert(converter, raw, kind, location)
 
 
 def _convert(converter: Converter, raw: dict[str, Any], kind: str, location: str) -> Row:
+    at = Reading(location)
     try:
-        record = converter(raw, kind, location)
+        record = converter(raw, kind, at)
         validate(record)
     except InputError as exc:
         return Row(location, error=exc)
     except RecordError as exc:
         return Row(location, error=InputError(location, exc.field, str(exc).split(": ", 1)[-1]))
-    return Row(location, record=record)
+    return Row(location, record=record, deviations=tuple(at.deviations))
 
 
 def _is_labelstudio(path: Path, errors: str = "strict") -> bool:
@@ -437,47 +296,64 @@ def _is_labelstudio(path: Path, errors: str = "strict") -> bool:
     return False
 
 
-def _labelstudio_rows(path: Path, kind: str, questions: list[dict[str, Any]], errors: str = "strict") -> Iterator[Row]:
-    tasks = [task for _, task in (iter_json(path, errors) if path.suffix.lower() == ".json" else iter_jsonl(path, errors))]
-    try:
-        for location, record in labelstudio.tasks_to_records(tasks, kind, questions, path.name):
-            try:
-                validate(record)
-            except RecordError as exc:
-                yield Row(location, error=InputError(location, exc.field, str(exc).split(": ", 1)[-1]))
-                continue
-            yield Row(location, record=record)
-    except ValueError as exc:
-        yield Row(path.name, error=InputError(path.name, "", str(exc)))
+def _labelstudio_rows(rows: Iterable[tuple[str, Any]], name: str, kind: str, questions: list[dict[str, Any]]) -> Iterator[Row]:
+    """One Row per task. A bad task is one error row: the tasks after it are read on."""
+    tasks = list(rows)
+    start = 0
+    while start < len(tasks):
+        location, task = tasks[start]
+        if isinstance(task, InputError):
+            yield Row(location, error=task)
+            start += 1
+            continue
+        done = start
+        try:
+            for where, record in labelstudio.tasks_to_records(_task_run(tasks, start), kind, questions, name, first_index=start):
+                yield Row(where, record=record)
+                done += 1
+        except ValueError as exc:  # the task at `done` is bad; tasks_to_records stops there
+            where = f"{name}#task[{done}]"
+            yield Row(where, error=InputError(where, "", str(exc).removeprefix(f"{where}: ")))
+            done += 1
+        start = done
 
 
-def safe_extract(archive: Path, target: Path) -> Path:
-    """Extract a zip, refusing any entry that would land outside `target` (zip slip) or is a link."""
-    try:
-        zf = zipfile.ZipFile(archive)
-    except zipfile.BadZipFile as exc:
-        raise InputError(archive.name, "", f"not a readable zip file ({exc})") from None
-    root = target.resolve()
-    with zf:
-        for info in zf.infolist():
-            dest = (root / info.filename).resolve()
-            is_link = (info.external_attr >> 16) & 0o170000 == 0o120000
-            if is_link or info.filename.startswith(("/", "\\")) or (dest != root and root not in dest.parents):
-                raise InputError(archive.name, info.filename, "entry would be written outside the target folder; nothing was extracted")
-        zf.extractall(root)
-    return root
+def _task_run(tasks: list[tuple[str, Any]], start: int) -> Iterator[Any]:
+    """The tasks from `start` up to the next row that was no JSON."""
+    for j in range(start, len(tasks)):
+        task = tasks[j][1]
+        if isinstance(task, InputError):
+            return
+        yield task
 
 
 def input_files(paths: Iterable[str | os.PathLike], unpack_dir: Path | None = None) -> list[Path]:
     """Expand folders (and zipped packages, into `unpack_dir`) into the data files they hold."""
     files: list[Path] = []
-    for raw in paths:
+    for number, raw in enumerate(paths):
         path = Path(raw)
         if path.suffix.lower() == ".zip" and unpack_dir is not None:
-            files.extend(input_files([safe_extract(path, unpack_dir / path.stem) / "data"]))
-            continue
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in (".jsonl", ".json", ".csv", ".parquet")))
+            # numbered: two zips of one name must not unpack over each other
+            data = safe_extract(path, unpack_dir / f"{number}-{path.stem}") / "data"
+            if not data.is_dir():
+                raise InputError(path.name, "data/", "no data/ folder; a LabelDesk package keeps its records there")
+            files.extend(_data_files(data))
+        elif path.is_dir():
+            files.extend(_data_files(path))
         else:
             files.append(path)
     return files
+
+
+def _data_files(folder: Path) -> list[Path]:
+    """The data files anywhere under `folder`, sorted; a loop, not recursion, so any depth is fine."""
+    found: list[Path] = []
+    stack = [folder]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(Path(entry.path))
+                elif Path(entry.name).suffix.lower() in DATA_SUFFIXES and entry.is_file():
+                    found.append(Path(entry.path))
+    return sorted(found)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labeldesk.storage.files import atomic_path
-
+from labeldesk.storage.formats.errors import cut, shown
 from labeldesk.storage.vocabulary import TRANSCRIPT_FORMATS
 
 __all__ = ["FORMATS", "Segment", "read_transcript", "sniff_format", "write_transcript"]
@@ -187,9 +187,20 @@ def _read_eaf(path: Path) -> list[Segment]:
     except Exception as exc:  # pympi wraps XML errors in a bare Exception, and raises others as they come
         cause = exc if isinstance(exc, etree.ParseError) else exc.__cause__ or exc.__context__
         if isinstance(cause, etree.ParseError):
-            raise ValueError(f"{path}:{cause.position[0]}: not a valid ELAN file: {cause}") from None
-        raise ValueError(f"{path}:{_line_of(path, str(exc).strip(chr(39)))}: not a valid ELAN file: "
-                         f"{type(exc).__name__} {exc}") from None
+            raise ValueError(f"{path}:{cause.position[0]}: not a valid ELAN file: {cut(str(cause))}") from None
+        raise _bad_eaf(path, exc) from None
+    try:
+        return _from_tiers(*_eaf_tiers(eaf))
+    except (KeyError, IndexError, TypeError, ValueError) as exc:  # references pympi follows without checking them
+        raise _bad_eaf(path, exc) from None
+
+
+def _bad_eaf(path: Path, exc: Exception) -> ValueError:
+    return ValueError(f"{path}:{_line_of(path, str(exc).strip(chr(39)))}: not a valid ELAN file: "
+                      f"{type(exc).__name__} {cut(str(exc))}")
+
+
+def _eaf_tiers(eaf) -> tuple[dict[str, list[Entry]], dict[str, str]]:
     tiers: dict[str, list[Entry]] = {}
     participants: dict[str, str] = {}
     for name in eaf.get_tier_names():
@@ -203,7 +214,7 @@ def _read_eaf(path: Path) -> list[Segment]:
                 continue  # unaligned time slot (ELAN interpolates these for display); no time to give
             entries.append((start / 1000.0, end / 1000.0, value or ""))
         tiers[name] = entries
-    return _from_tiers(tiers, participants)
+    return tiers, participants
 
 
 def _write_eaf(tmp: Path, tiers: dict[str, list[Entry]], participants: dict[str, str], media_path) -> None:
@@ -233,7 +244,7 @@ def _read_textgrid(path: Path) -> list[Segment]:
     try:
         tg = textgrid.openTextgrid(str(path), includeEmptyIntervals=False, reportingMode="silence")
     except Exception as exc:  # praatio raises many kinds; all mean a bad file
-        raise ValueError(f"{path}:{_textgrid_bad_line(path)}: not a valid TextGrid: {exc}") from None
+        raise ValueError(f"{path}:{_textgrid_bad_line(path)}: not a valid TextGrid: {cut(str(exc))}") from None
     tiers: dict[str, list[Entry]] = {}
     for name in tg.tierNames:
         entries = []
@@ -283,10 +294,17 @@ _VTT_TIME = r"(?:(\d{2,}):)?([0-5]\d):([0-5]\d)\.(\d{3})"
 _VTT_TIMING = re.compile(rf"^{_VTT_TIME}[ \t]+-->[ \t]+{_VTT_TIME}(?:[ \t].*)?$")
 _VOICE = re.compile(r"^<v(?:\.[^\s>]*)?[ \t]+([^>]*)>")
 _TAG = re.compile(r"</?[^>]*>")
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of a subtitle file: they end at CR LF, LF or CR only (str.splitlines would
+    also break cue text at U+2028, form feeds and the like, changing it)."""
+    return _LINE_END.split(text)
 
 
 def _parse_vtt(path: Path, text: str, tier: str) -> list[Segment]:
-    lines = text.splitlines()
+    lines = _lines(text)
     if not lines or not re.match(r"^WEBVTT(?:[ \t].*)?$", lines[0]):
         raise ValueError(f"{path}:1: not a WebVTT file (the first line must be 'WEBVTT')")
     segments = []
@@ -312,7 +330,7 @@ def _parse_vtt(path: Path, text: str, tier: str) -> list[Segment]:
         line_no = block_start + 1 + timing_at
         m = _VTT_TIMING.match(block[timing_at].strip())
         if not m:
-            raise ValueError(f"{path}:{line_no}: bad cue timing {block[timing_at].strip()!r}")
+            raise ValueError(f"{path}:{line_no}: bad cue timing {shown(block[timing_at].strip())}")
         start, end = _hms(m.group(1, 2, 3, 4)), _hms(m.group(5, 6, 7, 8))
         if end < start:
             raise ValueError(f"{path}:{line_no}: cue ends before it starts")
@@ -347,7 +365,7 @@ _SRT_TIMING = re.compile(rf"^{_SRT_TIME}[ \t]*-->[ \t]*{_SRT_TIME}(?:[ \t].*)?$"
 
 
 def _parse_srt(path: Path, text: str, tier: str) -> list[Segment]:
-    lines = text.splitlines()
+    lines = _lines(text)
     segments = []
     i = 0
     while i < len(lines):
@@ -361,11 +379,11 @@ def _parse_srt(path: Path, text: str, tier: str) -> list[Segment]:
             i += 1
         timing_at = 1 if block[0].strip().isdigit() else 0  # the cue number is customary, not needed
         if timing_at >= len(block):
-            raise ValueError(f"{path}:{block_start + 1}: cue {block[0].strip()} has no timing line")
+            raise ValueError(f"{path}:{block_start + 1}: cue {cut(block[0].strip())} has no timing line")
         line_no = block_start + 1 + timing_at
         m = _SRT_TIMING.match(block[timing_at].strip())
         if not m:
-            raise ValueError(f"{path}:{line_no}: bad SRT timing {block[timing_at].strip()!r} "
+            raise ValueError(f"{path}:{line_no}: bad SRT timing {shown(block[timing_at].strip())} "
                              "(expected '00:00:01,000 --> 00:00:02,000')")
         start, end = _hms(m.group(1, 2, 3, 4)), _hms(m.group(5, 6, 7, 8))
         if end < start:

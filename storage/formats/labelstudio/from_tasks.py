@@ -30,19 +30,21 @@ _ROLES = {
 
 
 def tasks_to_records(tasks: Iterable[dict[str, Any]], kind: str, questions: list[dict[str, Any]], source: str,
-                     *, config: str | None = None, max_responses: int = 4) -> Iterator[tuple[str, dict[str, Any]]]:
+                     *, config: str | None = None, max_responses: int = 4,
+                     first_index: int = 0) -> Iterator[tuple[str, dict[str, Any]]]:
     """(location, record) for every task of a Label Studio JSON export.
 
     Tasks exported by `records_to_tasks` come back as the records they were made from (with
     any edits made in Label Studio). Other exports are mapped by their data keys; pass the
     project's labeling `config` (XML) to resolve which data key each object shows when
     object names differ from data keys. Raises ValueError naming the task and field.
+    `first_index` numbers the first task (for a caller that reads on after a bad task).
     """
     plan = build_plan(kind, questions, max_responses)
     objects = config_objects(config) if config else {}
     if isinstance(tasks, dict):
         tasks = [tasks]
-    for i, task in enumerate(tasks):
+    for i, task in enumerate(tasks, first_index):
         location = f"{source}#task[{i}]"
         try:
             record = _task_to_record(task, plan, objects, location)
