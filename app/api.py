@@ -3,9 +3,9 @@
     import labeldesk
 
     ws = labeldesk.open_workspace("~/work/ws", create=True)
-    labeldesk.create_project(ws, "prefs", "preference")
-    labeldesk.import_files(ws, "prefs", ["pairs.jsonl"])
     me = labeldesk.sign_in(ws)                      # the local lead of a personal workspace
+    labeldesk.create_project(ws, me, "prefs", "preference")
+    labeldesk.import_files(ws, me, "prefs", ["pairs.jsonl"])
     labeldesk.acknowledge(ws, me, "prefs", 1)       # next_task raises GuidelinesChanged until then
     task = labeldesk.next_task(ws, me, "prefs")
     labeldesk.submit(ws, me, task, {"ranking": [...]})
@@ -13,7 +13,8 @@
         ...
     labeldesk.export(ws, "prefs", "dpo", "dpo.jsonl", actor=me)
 
-Every function checks the acting user's role itself, as in the window; errors are
+Every function that writes takes the acting user and checks their role itself, as in the
+window (creating projects and importing are a lead's); errors are
 ValueError / PermissionError subclasses whose message says what to do.
 """
 

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from labeldesk.app.workflow import accounts
+from labeldesk.app.workflow.permissions import Actor
 from labeldesk.storage.db import Workspace
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -56,3 +58,11 @@ def workspace(request: pytest.FixtureRequest, tmp_path) -> Iterator[Workspace]:
         ws.set_setting("media_root", str(tmp_path / "media"))
     yield ws
     ws.close()
+
+
+@pytest.fixture
+def lead(workspace: Workspace) -> Actor:
+    """A lead of `workspace`: its local lead on SQLite, a first lead signed up on PostgreSQL."""
+    if workspace.location.is_sqlite:
+        return accounts.local_actor(workspace)
+    return accounts.create_first_lead(workspace, "lead", "lead-password")

@@ -52,11 +52,12 @@ def _spooled_stdin(paths: list[str], fmt: str) -> Iterator[list[str]]:
 
 def cmd_import(args: argparse.Namespace) -> None:
     ws = open_workspace(args)
+    lead = acting_user(ws, args)
     clean = clean_config(args.clean_config) if args.clean or args.clean_config else None
     with _spooled_stdin(args.files, args.format) as files, \
             progress_bar("reading" if clean is None else "reading and cleaning", not args.json) as progress:
         try:
-            report = import_files(ws, args.project, files, args.format, args.skip_invalid, args.annotator, progress, clean)
+            report = import_files(ws, lead, args.project, files, args.format, args.skip_invalid, args.annotator, progress, clean)
         except ImportFailed as exc:
             raise CommandError(str(exc)) from None
     if report.skipped:

@@ -89,12 +89,12 @@ def build_parser(version: str) -> Parser:
 
 
 def _core(sub: argparse._SubParsersAction, common: Parser) -> None:
-    p = _command(sub, common, "init", "workspace:cmd_init", "create a workspace")
+    p = _command(sub, common, "init", "workspace:cmd_init", "create a workspace", acting=ACTING)
     p.add_argument("path", nargs="?", help="workspace folder or URL")
-    p.add_argument("--demo", action="store_true", help="add demo projects with sample items")
+    p.add_argument("--demo", action="store_true", help="add demo projects with sample items (as --user on a shared workspace)")
 
     project = _group(sub, "project", "create, list and show projects")
-    p = _command(project, common, "create", "projects:cmd_project_create", "create a project from a template")
+    p = _command(project, common, "create", "projects:cmd_project_create", "create a project from a template", acting=ACTING)
     p.add_argument("name")
     p.add_argument("--kind", required=True, choices=TEMPLATE_NAMES)
     p.add_argument("--template", help="a template YAML file (copy one from resources/templates)")
@@ -103,7 +103,7 @@ def _core(sub: argparse._SubParsersAction, common: Parser) -> None:
     p.add_argument("name", help="project name or slug")
 
     p = _command(sub, common, "guidelines", "projects:cmd_guidelines",
-                 "show or publish a project's guidelines", project=True)
+                 "show or publish a project's guidelines", project=True, acting=ACTING)
     p.add_argument("--publish", metavar="FILE.md", help="publish FILE.md (- for stdin) as the next version")
     p.add_argument("--note", help="what changed, for the annotators")
     p.add_argument("--version", type=int, help="show this version (default: the newest)")
@@ -111,7 +111,7 @@ def _core(sub: argparse._SubParsersAction, common: Parser) -> None:
 
 def _data(sub: argparse._SubParsersAction, common: Parser) -> None:
     p = _command(sub, common, "import", "data:cmd_import",
-                 "import data files (- for stdin) into a project", project=True)
+                 "import data files (- for stdin) into a project", project=True, acting=ACTING)
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--format", default="auto", choices=("auto", *IMPORT_FORMATS))
     p.add_argument("--skip-invalid", action="store_true", help="import the valid rows and report the rest")
@@ -222,7 +222,7 @@ def _figures(sub: argparse._SubParsersAction, common: Parser) -> None:
 
 def _prepare(sub: argparse._SubParsersAction, common: Parser) -> None:
     p = _command(sub, common, "clean", "prepare:cmd_clean",
-                 "clean a project's items: encoding, duplicates, private data, filters", project=True)
+                 "clean a project's items: encoding, duplicates, private data, filters", project=True, acting=ACTING)
     p.add_argument("--config", metavar="FILE.yaml", help="cleaning configuration merged over the defaults "
                                                           "(copy resources/clean/default.yaml)")
     p.add_argument("--dry-run", action="store_true", help="report what would change; write nothing to the workspace")
@@ -231,7 +231,7 @@ def _prepare(sub: argparse._SubParsersAction, common: Parser) -> None:
     p.add_argument("--html", metavar="FILE.html", help="write the report as a standalone HTML page")
 
     p = _command(sub, common, "clean-review", "prepare:cmd_clean_review",
-                 "list the items cleaning holds for review, or keep / remove them", project=True)
+                 "list the items cleaning holds for review, or keep / remove them", project=True, acting=ACTING)
     p.add_argument("--keep", nargs="+", metavar="ID", help="send these items back to labeling")
     p.add_argument("--remove", nargs="+", metavar="ID", help="take these items out")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from labeldesk.app.commands.access import open_workspace
+from labeldesk.app.commands.access import acting_user, open_workspace
 from labeldesk.app.commands.common import CommandError, console, out, print_json
 from labeldesk.app.workflow.clean import CleanConfig
 from labeldesk.app.workflow.prepare import (
@@ -54,9 +54,10 @@ def summary_line(outcome: PrepareOutcome) -> str:
 
 def cmd_clean(args: argparse.Namespace) -> None:
     ws = open_workspace(args)
+    lead = acting_user(ws, args)
     config = clean_config(args.config)
     with stage_progress(not args.json) as progress:
-        outcome = clean_project(ws, args.project, config, args.dry_run, progress)
+        outcome = clean_project(ws, lead, args.project, config, args.dry_run, progress)
     write_reports(outcome, _path(args.report), _path(args.markdown), _path(args.html))
     if args.json:
         print_json(outcome.to_dict())
@@ -73,15 +74,16 @@ def cmd_clean_review(args: argparse.Namespace) -> None:
     ws = open_workspace(args)
     if args.keep and args.remove:
         raise CommandError("give --keep or --remove, not both")
+    lead = acting_user(ws, args)
     if args.keep or args.remove:
-        changed = release_from_review(ws, args.project, args.keep or args.remove, keep=bool(args.keep))
+        changed = release_from_review(ws, lead, args.project, args.keep or args.remove, keep=bool(args.keep))
         result = {"changed": changed, "decision": "keep" if args.keep else "remove"}
         if args.json:
             print_json(result)
         else:
             console.print(f"{'kept' if args.keep else 'removed'} {changed} item(s) held for review")
         return
-    held = items_in_review(ws, args.project)
+    held = items_in_review(ws, lead, args.project)
     if args.json:
         print_json([h.to_dict() for h in held])
         return

@@ -6,14 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from labeldesk.app.commands.access import open_workspace
+from labeldesk.app.commands.access import acting_user, open_workspace
 from labeldesk.app.commands.common import STDIO, console, out, print_json
 from labeldesk.app.workflow.projects import create_project, get_project, guidelines, publish_guidelines
 
 
 def cmd_project_create(args: argparse.Namespace) -> None:
     ws = open_workspace(args)
-    info = create_project(ws, args.name, args.kind, Path(args.template) if args.template else None)
+    info = create_project(ws, acting_user(ws, args), args.name, args.kind, Path(args.template) if args.template else None)
     if args.json:
         print_json(info.to_dict())
     else:
@@ -38,7 +38,8 @@ def _read_text(path: str) -> str:
 def cmd_guidelines(args: argparse.Namespace) -> None:
     ws = open_workspace(args)
     if args.publish:
-        version = publish_guidelines(ws, args.project, _read_text(args.publish), args.note or "")
+        lead = acting_user(ws, args)  # before reading: a refusal must not swallow standard input first
+        version = publish_guidelines(ws, lead, args.project, _read_text(args.publish), args.note or "")
         if args.json:
             print_json({"project": args.project, "version": version, "published": True})
         else:

@@ -6,8 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from labeldesk.app.commands.access import acting_user
 from labeldesk.app.commands.common import CommandError, console, print_json
-from labeldesk.app.workflow import demo
+from labeldesk.app.workflow import accounts, demo
 from labeldesk.storage.db import Workspace
 
 
@@ -16,8 +17,7 @@ def cmd_init(args: argparse.Namespace) -> None:
     if not target:
         raise CommandError("init needs a WORKSPACE path or URL")
     ws = Workspace.open(target, create=True)
-    demo.ensure_local_lead(ws)
-    made = demo.populate(ws) if args.demo else []
+    made = demo.populate(ws, acting_user(ws, args)) if args.demo else []
     where = str(ws.location.folder or ws.location.url_for_display)
     if args.json:
         print_json({"workspace": where, "projects": made})
@@ -29,8 +29,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     """Create (once) a demo workspace and open the window on it."""
     target = Path(args.workspace) if args.workspace else demo.default_workspace()
     ws = Workspace.open(target, create=True)
-    demo.ensure_local_lead(ws)
-    made = demo.populate(ws)
+    made = demo.populate(ws, accounts.local_actor(ws))
     ws.close()
     if args.json:
         print_json({"workspace": str(target), "created": made})

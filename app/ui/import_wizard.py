@@ -1,10 +1,10 @@
 """The import wizard: pick files, see what reading and cleaning them will do, then import.
 
 Nothing is written before "Import". The steps are those `labeldesk import --clean` runs
-(app.workflow.importer.import_files), each on the right thread:
+(app.workflow.importer.import_files), each on the right thread and as the signed-in user:
 
 1. `import_context` on the database thread: the project, and the texts of the other
-   projects cleaning compares with;
+   projects cleaning compares with (refused at once to who may not import);
 2. `prepare_import` on a thread of its own (reading and cleaning are long CPU work and
    touch no database), with progress and cancel;
 3. `commit_import` on the database thread, when the user presses "Import".
@@ -29,6 +29,7 @@ from shiboken6 import isValid
 from labeldesk.app.ui.dbworker import Change, DbWorker
 from labeldesk.app.workflow.clean import CleanCancelled, CleanConfig
 from labeldesk.app.workflow.importer import ImportReport, PreparedImport, commit_import, import_context, prepare_import
+from labeldesk.app.workflow.permissions import Actor
 from labeldesk.app.workflow.prepare import STAGES, Reference
 from labeldesk.app.workflow.projects import ProjectInfo
 from labeldesk.storage.formats.readers import FORMATS
@@ -218,9 +219,10 @@ class SourcePage(QWizardPage):
 class ReportPage(QWizardPage):
     """Reads and cleans in the background, shows the report, commits on "Import"."""
 
-    def __init__(self, worker: DbWorker, source: SourcePage, parent: QWidget | None = None):
+    def __init__(self, worker: DbWorker, who: Actor, source: SourcePage, parent: QWidget | None = None):
         super().__init__(parent)
         self.worker = worker
+        self.who = who
         self.source = source
         self.setTitle("What the import will do")
         self.setCommitPage(True)
@@ -254,7 +256,7 @@ class ReportPage(QWizardPage):
         self._show_stage("loading", 0, -1)
         self.bar.show()
         self.stop.show()
-        self.worker.submit(import_context, choice.project, choice.clean,
+        self.worker.submit(import_context, self.who, choice.project, choice.clean,
                            done=lambda ctx: self._start(choice, *ctx), error=self._failed_exc)
         self.completeChanged.emit()
 
@@ -331,7 +333,7 @@ class ReportPage(QWizardPage):
         self.bar.setRange(0, 0)
         self.bar.show()
         self.completeChanged.emit()
-        self.worker.submit(commit_import, self.prepared, done=self._committed, error=self._commit_failed, change=Change("items"))
+        self.worker.submit(commit_import, self.who, self.prepared, done=self._committed, error=self._commit_failed, change=Change("items"))
         return False  # the wizard moves on when the database thread is done
 
     def _committed(self, report: ImportReport) -> None:
@@ -375,14 +377,14 @@ def done_text(report: ImportReport | None) -> str:
 
 
 class ImportWizard(QWizard):
-    def __init__(self, worker: DbWorker, project_names: Sequence[str], parent: QWidget | None = None):
+    def __init__(self, worker: DbWorker, who: Actor, project_names: Sequence[str], parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Import data")
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
         self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage)  # the import is done: nothing to cancel
         self.resize(900, 680)
         self.source = SourcePage(project_names)
-        self.report_page = ReportPage(worker, self.source)
+        self.report_page = ReportPage(worker, who, self.source)
         self.done_page = DonePage(self.report_page)
         for page in (self.source, self.report_page, self.done_page):
             self.addPage(page)
@@ -394,9 +396,9 @@ class ImportWizard(QWizard):
         super().done(result)
 
 
-def open_import_wizard(parent: QWidget | None, worker: DbWorker, project_names: Sequence[str]) -> None:
-    """Show the import wizard (window-modal); it deletes itself when closed."""
-    wizard = ImportWizard(worker, project_names, parent)
+def open_import_wizard(parent: QWidget | None, worker: DbWorker, who: Actor, project_names: Sequence[str]) -> None:
+    """Show the import wizard (window-modal) for `who`; it deletes itself when closed."""
+    wizard = ImportWizard(worker, who, project_names, parent)
     wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     wizard.open()
 

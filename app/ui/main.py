@@ -26,8 +26,7 @@ def open_workspace(spec: str | None, settings: Settings) -> Workspace:
         except WorkspaceError:
             pass
     ws = Workspace.open(demo.default_workspace(), create=True)
-    demo.ensure_local_lead(ws)
-    demo.populate(ws)
+    demo.populate(ws, local_actor(ws))
     return ws
 
 

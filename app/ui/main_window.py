@@ -312,7 +312,7 @@ class MainWindow(QMainWindow):
     def open_import(self) -> None:
         """Files in, with the cleaning report shown before anything is stored."""
         if self.worker is not None:
-            open_import_wizard(self, self.worker, sorted(self._projects))
+            open_import_wizard(self, self.worker, self.who, sorted(self._projects))
 
     def open_export(self) -> None:
         """The current project out, in a format of the user's choice, off the GUI thread."""

@@ -1,23 +1,23 @@
 """Accounts: the lead creates users, people sign in, passwords are argon2 hashes.
 
 On a shared PostgreSQL workspace everybody signs in with a password. On a personal SQLite
-workspace the person at the keyboard is the lead (projects.local_lead); other accounts there
+workspace the person at the keyboard is the lead (local_actor); other accounts there
 sign in by name, with a password only if one was set (the file itself is the access control).
 """
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from labeldesk.app.workflow.permissions import LEAD, PermissionDenied, Actor, require
-from labeldesk.app.workflow.projects import local_lead
+from labeldesk.app.workflow.permissions import LEAD, PermissionDenied, Actor, require, require_first
 from labeldesk.storage.db import Workspace
 from labeldesk.storage.models import User
 from labeldesk.storage.vocabulary import ROLES
@@ -190,19 +190,23 @@ def sign_in(ws: Workspace, name: str, password: str | None) -> Actor:
 
 def change_password(ws: Workspace, who: Actor, old: str | None, new: str) -> None:
     """A user changes their own password (knowing the old one, if there was one)."""
+    require_first(ws, who, "change own password")  # `who` is an active account: its id and name agree
     sign_in(ws, who.name, old)
     password_hash = hash_password(new)
     with ws.transaction() as session:
-        user = session.get(User, who.id)
-        if user is None:
-            raise AccountError(f"no user named {who.name!r}")
-        user.password_hash = password_hash
+        require(session, who, "change own password")  # and still is, so the id written to is whose password was checked
+        session.execute(update(User).where(User.id == who.id).values(password_hash=password_hash))
 
 
 def local_actor(ws: Workspace) -> Actor:
-    """The person at the keyboard of a personal workspace: its lead."""
+    """The person at the keyboard of a personal workspace: its lead (the account is made on first use)."""
     if not ws.location.is_sqlite:
         raise SignInFailed("a shared workspace needs a signed-in user: pass --user NAME")
+    name = getpass.getuser()
     with ws.transaction() as session:
-        user = local_lead(session)
+        user = session.scalar(select(User).where(User.name == name))
+        if user is None:
+            user = User(name=name, role=LEAD, domains=[], locales=[])
+            session.add(user)
+            session.flush()
         return Actor(user.id, user.name, user.role)

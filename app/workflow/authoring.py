@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from labeldesk.app.workflow.permissions import require
 from labeldesk.app.workflow.projects import get_project
 from labeldesk.app.workflow.tasks import Actor, TaskError
 from labeldesk.storage.db import Workspace
@@ -41,6 +42,7 @@ def create_item(
         raise TaskError("a new query needs some text")
     now = datetime.now(timezone.utc)
     with ws.transaction() as session:
+        require(session, who, "label")
         if session.scalar(select(Item.id).where(Item.project_id == project.id, Item.uid == record["id"])):
             raise TaskError("this exact query exists already in the project")
         item = Item(
@@ -66,6 +68,7 @@ def flag(ws: Workspace, who: Actor, project_name: str, kind: str, text: str, ite
         raise TaskError("say what is unclear or wrong, so the lead can act on it")
     project = get_project(ws, project_name)
     with ws.transaction() as session:
+        require(session, who, "label")
         entry = Flag(project_id=project.id, item_id=item_id, user_id=who.id, kind=kind, text=text.strip())
         session.add(entry)
         session.flush()

@@ -13,7 +13,8 @@ import platformdirs
 import soundfile as sf
 
 from labeldesk.app.workflow.importer import import_files
-from labeldesk.app.workflow.projects import ProjectError, create_project, local_lead
+from labeldesk.app.workflow.permissions import Actor
+from labeldesk.app.workflow.projects import ProjectError, create_project
 from labeldesk.storage.db import Workspace
 
 DEMO_PROJECTS = (
@@ -38,18 +39,12 @@ def default_workspace() -> Path:
     return platformdirs.user_data_path("labeldesk") / "demo"
 
 
-def ensure_local_lead(ws: Workspace) -> None:
-    if ws.location.is_sqlite:
-        with ws.transaction() as session:
-            local_lead(session)
-
-
-def populate(ws: Workspace) -> list[str]:
-    """Create the demo projects (skipping ones that exist) and import their items."""
+def populate(ws: Workspace, lead: Actor) -> list[str]:
+    """Create the demo projects (skipping ones that exist) and import their items, as `lead`."""
     made = []
     for name, kind, data in DEMO_PROJECTS:
         try:
-            create_project(ws, name, kind)
+            create_project(ws, lead, name, kind)
         except ProjectError:
             continue
         made.append(name)
@@ -57,13 +52,13 @@ def populate(ws: Workspace) -> list[str]:
             continue
         if data == "media":
             with tempfile.TemporaryDirectory() as tmp:
-                import_files(ws, name, [write_demo_media(Path(tmp))])
+                import_files(ws, lead, name, [write_demo_media(Path(tmp))])
             continue
         text = resources.files("labeldesk.resources").joinpath("demo", data).read_text(encoding="utf-8")
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / data
             path.write_text(text, encoding="utf-8")
-            import_files(ws, name, [path])
+            import_files(ws, lead, name, [path])
     return made
 
 

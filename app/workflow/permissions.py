@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from labeldesk.storage.db import Workspace
 from labeldesk.storage.models import User
 from labeldesk.storage.vocabulary import ROLES
 
@@ -26,7 +27,8 @@ LEAD_ONLY = frozenset({LEAD})
 
 # operation -> the roles allowed to do it. Review levels are checked by `review_roles`.
 RULES: Mapping[str, frozenset[str]] = {
-    "label": EVERYONE,               # next task, drafts, submit, skip, own history
+    "label": EVERYONE,               # next task, drafts, submit, skip, own history, new queries, flags
+    "change own password": EVERYONE,
     "view own work": EVERYONE,       # own tasks, own figures, feedback on own submissions
     "view submissions": STAFF,       # other annotators' submitted answers (side by side)
     "view drafts": LEAD_ONLY,        # answers not yet submitted
@@ -40,6 +42,10 @@ RULES: Mapping[str, frozenset[str]] = {
     "list users": LEAD_ONLY,
     "manage gold": LEAD_ONLY,
     "route items": LEAD_ONLY,
+    "create projects": LEAD_ONLY,
+    "publish guidelines": LEAD_ONLY,
+    "import data": LEAD_ONLY,
+    "clean data": LEAD_ONLY,          # clean runs (dry runs too), the items cleaning holds, keep / remove
 }
 
 
@@ -77,6 +83,15 @@ def require(session: Session, actor: Actor, operation: str) -> str:
     if role not in RULES[operation]:
         raise PermissionDenied(role, operation, actor.name)
     return role
+
+
+def require_first(ws: Workspace, actor: Actor, operation: str) -> str:
+    """`require` in a session of its own, before long work starts, so that a refusal costs nothing.
+
+    Not a substitute for the check inside the write transaction: the role may change meanwhile.
+    """
+    with ws.sessions() as session:
+        return require(session, actor, operation)
 
 
 def review_levels(config: Mapping[str, Any]) -> int:

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from labeldesk.app.workflow.clean import CleanCancelled, CleanConfig, CleanReport, dedup_text, run_pipeline
 from labeldesk.app.workflow.clean.pipeline import ItemResult
 from labeldesk.app.workflow.clean.report import _md_cell
+from labeldesk.app.workflow.permissions import Actor, require, require_first
 from labeldesk.app.workflow.projects import ProjectInfo, get_project
 from labeldesk.storage.db import Workspace
 from labeldesk.storage.files import atomic_write_bytes
@@ -459,13 +460,15 @@ def _project_candidates(ws: Workspace, project: ProjectInfo, skipped: Counter) -
 
 
 def clean_project(
-    ws: Workspace, project_name: str, config: CleanConfig | None = None, dry_run: bool = False,
+    ws: Workspace, lead: Actor, project_name: str, config: CleanConfig | None = None, dry_run: bool = False,
     progress: StageProgress | None = None, cancel: Cancel = None,
 ) -> PrepareOutcome:
     """Clean a project's items; unless `dry_run`, write the result in one transaction.
 
+    A dry run is a lead's too: its report quotes every item it found something about.
     Raises CleanCancelled when `cancel` fires before the write (nothing is written then).
     """
+    require_first(ws, lead, "clean data")
     config = config or CleanConfig.default()
     project = get_project(ws, project_name)
     if progress:
@@ -480,7 +483,7 @@ def clean_project(
             raise CleanCancelled()
         if progress:
             progress("write", 0, len(touched))
-        conflicts = _write(ws, touched, run.report.started_at)
+        conflicts = _write(ws, lead, touched, run.report.started_at)
         if progress:
             progress("write", len(touched), len(touched))
     return PrepareOutcome(
@@ -489,7 +492,7 @@ def clean_project(
     )
 
 
-def _write(ws: Workspace, touched: Sequence[tuple[Candidate, Cleaned]], stamp: str) -> tuple[str, ...]:
+def _write(ws: Workspace, lead: Actor, touched: Sequence[tuple[Candidate, Cleaned]], stamp: str) -> tuple[str, ...]:
     """Store one run's results; items someone changed meanwhile are left alone and named.
 
     "Changed meanwhile": the content, the status (held out by another run) or one of the
@@ -498,6 +501,7 @@ def _write(ws: Workspace, touched: Sequence[tuple[Candidate, Cleaned]], stamp: s
     """
     conflicts: list[str] = []
     with ws.transaction() as session:
+        require(session, lead, "clean data")  # again: the role may have changed during a long run
         items = _locked(session, Item, (Item.content_hash, Item.provenance, Item.status), [c.key for c, _ in touched])
         answers = _locked(session, Annotation, (Annotation.values,), [a.key for _, done in touched for a in done.answers])
         rows: list[dict[str, Any]] = []
@@ -638,8 +642,9 @@ def _without_nul(value: Any) -> Any:
 # --- a lead's decision on items held for review --------------------------------------------------
 
 
-def items_in_review(ws: Workspace, project_name: str) -> list[ItemOutcome]:
+def items_in_review(ws: Workspace, lead: Actor, project_name: str) -> list[ItemOutcome]:
     """Items cleaning holds for a lead, with the rules that sent them there."""
+    require_first(ws, lead, "clean data")
     project = get_project(ws, project_name)
     with ws.engine.connect() as conn:
         rows = conn.execute(
@@ -652,7 +657,7 @@ def items_in_review(ws: Workspace, project_name: str) -> list[ItemOutcome]:
     return held
 
 
-def release_from_review(ws: Workspace, project_name: str, uids: Sequence[str], keep: bool) -> int:
+def release_from_review(ws: Workspace, lead: Actor, project_name: str, uids: Sequence[str], keep: bool) -> int:
     """Keep (back to labeling) or remove items cleaning sent to review; returns how many changed.
 
     The decision is recorded in provenance; a later cleaning run does not send the same
@@ -663,6 +668,7 @@ def release_from_review(ws: Workspace, project_name: str, uids: Sequence[str], k
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     changed = 0
     with ws.transaction() as session:
+        require(session, lead, "clean data")
         rows = session.execute(
             select(Item.id, Item.provenance, Item.assigned_count)
             .where(Item.project_id == project.id, Item.uid.in_(list(uids)), Item.status == REVIEW)

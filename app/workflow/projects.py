@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -11,9 +10,10 @@ import yaml
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from labeldesk.app.workflow.permissions import Actor, require
 from labeldesk.storage.catalog import Execute, ProjectInfo, project_info, project_infos, slugify
 from labeldesk.storage.db import Workspace
-from labeldesk.storage.models import Guideline, Project, User
+from labeldesk.storage.models import Guideline, Project
 from labeldesk.storage.vocabulary import KINDS, TEMPLATE_KINDS, TEMPLATE_NAMES
 QUESTION_TYPES = ("text", "choice", "multi_choice", "rating", "ranking", "spans", "segments", "safety", "dialogue")
 
@@ -79,18 +79,8 @@ def default_guidelines(config: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def local_lead(session: Session) -> User:
-    """On a personal workspace the person at the keyboard is the lead."""
-    name = getpass.getuser()
-    user = session.scalar(select(User).where(User.name == name))
-    if user is None:
-        user = User(name=name, role="lead", domains=[], locales=[])
-        session.add(user)
-        session.flush()
-    return user
-
-
-def create_project(ws: Workspace, name: str, kind: str, template: str | Path | None = None) -> ProjectInfo:
+def create_project(ws: Workspace, lead: Actor, name: str, kind: str, template: str | Path | None = None) -> ProjectInfo:
+    """A project from a built-in template (`kind`) or a lead's edited copy, with guideline version 1."""
     config = load_template(template if template is not None else kind)
     expected = TEMPLATE_KINDS.get(kind, kind)
     if config["kind"] != expected:
@@ -98,6 +88,7 @@ def create_project(ws: Workspace, name: str, kind: str, template: str | Path | N
     if not name.strip():
         raise ProjectError("a project needs a name")
     with ws.transaction() as session:
+        require(session, lead, "create projects")
         if session.scalar(select(Project.id).where(Project.name == name)) is not None:
             raise ProjectError(f"project {name!r} exists already")
         project = Project(name=name, kind=config["kind"], config=config, overlap=int(config.get("overlap", 1)))
@@ -137,10 +128,11 @@ def list_projects(ws: Workspace) -> list[ProjectInfo]:
         return project_infos(_execute(session))
 
 
-def publish_guidelines(ws: Workspace, project_name: str, text: str, note: str = "") -> int:
+def publish_guidelines(ws: Workspace, lead: Actor, project_name: str, text: str, note: str = "") -> int:
     """Store a new guideline version; annotators must acknowledge it before their next task."""
     project = get_project(ws, project_name)
     with ws.transaction() as session:
+        require(session, lead, "publish guidelines")
         version = (session.scalar(select(func.max(Guideline.version)).where(Guideline.project_id == project.id)) or 0) + 1
         session.add(Guideline(project_id=project.id, version=version, text=text, note=note))
     return version

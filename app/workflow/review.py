@@ -296,6 +296,8 @@ def next_review(ws: Workspace, reviewer: Actor, project_name: str, level: int = 
 def release_claim(ws: Workspace, reviewer: Actor, annotation_id: int, level: int = 1) -> None:
     """Give a claimed submission back to the queue without deciding."""
     with ws.transaction() as session:
+        _, project = _project_of_annotation(session, annotation_id)
+        require_review_level(session, reviewer, project.config, level)  # the claim is theirs only if they are who they say
         session.execute(delete(ReviewClaim).where(
             ReviewClaim.annotation_id == annotation_id, ReviewClaim.level == level, ReviewClaim.user_id == reviewer.id))
 

@@ -95,12 +95,10 @@ def actor(ws: Workspace, name: str) -> Actor:
         return Actor(user.id, user.name, user.role)
 
 
-def ensure_user(ws: Workspace, name: str, role: str = "annotator") -> Actor:
-    """Tests and single-user scripts: the user, created unchecked if missing.
-
-    The application creates accounts with accounts.add_user (a lead's operation).
-    """
+def ensure_user(ws: Workspace, lead: Actor, name: str, role: str = "annotator") -> Actor:
+    """Tests and single-user scripts: the user, created if missing (a lead's, like accounts.add_user)."""
     with ws.transaction() as session:
+        require(session, lead, "manage users")
         user = session.scalar(select(User).where(User.name == name))
         if user is None:
             user = User(name=name, role=role, domains=[], locales=[])

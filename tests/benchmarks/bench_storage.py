@@ -92,10 +92,11 @@ def bench_import(tmp: Path, n: int) -> None:
     make_input(src, n)
     size_mb = src.stat().st_size / 1e6
     ws = Workspace.open(tmp / "ws", create=True)
-    create_project(ws, "bench", "preference")
+    lead = local_actor(ws)
+    create_project(ws, lead, "bench", "preference")
     gc.collect()
     start = time.perf_counter()
-    report = import_files(ws, "bench", [src])
+    report = import_files(ws, lead, "bench", [src])
     ours = time.perf_counter() - start
     assert report.imported == n
     floor_total, floor_insert_only = floor_parse_and_insert(src, tmp / "floor.db")
@@ -111,7 +112,7 @@ def annotate_all(ws: Workspace, project: str, n: int) -> None:
     """Give every item one submitted ranking + rating, written straight to the table."""
     from labeldesk.storage.models import Annotation
 
-    who = ensure_user(ws, "bench-annotator")
+    who = ensure_user(ws, local_actor(ws), "bench-annotator")
     info = get_project(ws, project)
     now = datetime.now(timezone.utc)
     with ws.transaction() as session:
@@ -152,7 +153,8 @@ def bench_export(tmp: Path, n: int) -> None:
 
 def bench_next_task(tmp: Path, m: int) -> None:
     ws = Workspace.open(tmp / "queue", create=True)
-    create_project(ws, "queue", "preference")
+    lead = local_actor(ws)
+    create_project(ws, lead, "queue", "preference")
     project = get_project(ws, "queue")
     now = datetime.now(timezone.utc)
     content = {"messages": [{"role": "user", "content": "q"}]}
@@ -164,7 +166,7 @@ def bench_next_task(tmp: Path, m: int) -> None:
                 "provenance": {}, "meta": {}, "status": "open", "priority": 0, "assigned_count": 0, "created_at": now,
             } for i in range(k, min(m, k + 50000))])
     print(f"next task on a project of {m:,} items (filled in {time.perf_counter() - start:.1f} s), overlap {project.overlap}")
-    who = ensure_user(ws, "bench-annotator")
+    who = ensure_user(ws, lead, "bench-annotator")
     acknowledge(ws, who, "queue", 1)
     from labeldesk.app.workflow.tasks import submit
 

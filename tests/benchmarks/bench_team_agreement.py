@@ -37,6 +37,7 @@ from sqlalchemy import insert, select  # noqa: E402
 from labeldesk.app.workflow import quality  # noqa: E402
 from labeldesk.app.workflow.accounts import create_first_lead  # noqa: E402
 from labeldesk.app.workflow.agreement import krippendorff_alpha, question_agreement  # noqa: E402
+from labeldesk.app.workflow.permissions import Actor  # noqa: E402
 from labeldesk.app.workflow.projects import create_project, get_project  # noqa: E402
 from labeldesk.storage.db import Workspace  # noqa: E402
 from labeldesk.storage.models import Annotation, Item, User  # noqa: E402
@@ -52,10 +53,10 @@ def reliability_matrix(rng: np.random.Generator, annotators: int, items: int) ->
     return data
 
 
-def fill(ws: Workspace, data: np.ndarray, folder: Path) -> None:
+def fill(ws: Workspace, lead: Actor, data: np.ndarray, folder: Path) -> None:
     template = folder / "bench.yaml"
     template.write_text(TEMPLATE)
-    create_project(ws, "bench", "instruction", template)
+    create_project(ws, lead, "bench", "instruction", template)
     project = get_project(ws, "bench")
     now = datetime.now(timezone.utc)
     annotators, items = data.shape
@@ -90,8 +91,8 @@ def run_backend(name: str, spec: str, folder: Path, data: np.ndarray) -> None:
 
     ws = Workspace.open(spec, create=True)
     try:
-        t_fill, _ = timed(lambda: fill(ws, data, folder))
         lead = create_first_lead(ws, "bench-lead", "bench-password")
+        t_fill, _ = timed(lambda: fill(ws, lead, data, folder))
         project = get_project(ws, "bench")
         question = dict(project.questions[0])
 

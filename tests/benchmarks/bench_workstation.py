@@ -35,7 +35,7 @@ from labeldesk.storage.models import Item  # noqa: E402
 
 
 def fill(ws: Workspace, n: int) -> None:
-    create_project(ws, "bench", "preference")
+    create_project(ws, local_actor(ws), "bench", "preference")
     project = get_project(ws, "bench")
     now = datetime.now(timezone.utc)
     with ws.engine.begin() as conn:

@@ -16,10 +16,11 @@ import orjson
 import pytest
 import soundfile as sf
 
-from labeldesk.app.workflow.accounts import create_first_lead, local_actor
+from labeldesk.app.workflow.accounts import local_actor
 from labeldesk.app.workflow.export import export, write_package
 from labeldesk.app.workflow.importer import ImportFailed, import_files
 from labeldesk.app.workflow.media_items import write_transcripts
+from labeldesk.app.workflow.permissions import Actor
 from labeldesk.app.workflow.projects import create_project, get_project
 from labeldesk.app.workflow.records import iter_records
 from labeldesk.storage.db import Workspace
@@ -71,15 +72,15 @@ def media_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def mm(workspace: Workspace) -> Workspace:
-    create_project(workspace, "mm", "multimodal")
+def mm(workspace: Workspace, lead: Actor) -> Workspace:
+    create_project(workspace, lead, "mm", "multimodal")
     return workspace
 
 
-def test_media_folder_with_sidecars_imports_as_conversation_items(mm: Workspace, media_dir: Path) -> None:
-    report = import_files(mm, "mm", [media_dir])
+def test_media_folder_with_sidecars_imports_as_conversation_items(mm: Workspace, lead: Actor, media_dir: Path) -> None:
+    report = import_files(mm, lead, "mm", [media_dir])
     assert report.imported == 3
-    again = import_files(mm, "mm", [media_dir])
+    again = import_files(mm, lead, "mm", [media_dir])
     assert (again.imported, again.unchanged) == (0, 3), "re-import is idempotent"
     records = {r["provenance"]["source"].split(" ")[0]: r for r in iter_records(mm, get_project(mm, "mm"))}
     call1 = records["call1.wav"]
@@ -97,8 +98,8 @@ def test_media_folder_with_sidecars_imports_as_conversation_items(mm: Workspace,
     assert records["clip.mp4"]["media"][0]["type"] == "video"
 
 
-def test_regions_round_trip_through_every_transcript_format(mm: Workspace, media_dir: Path, tmp_path: Path) -> None:
-    import_files(mm, "mm", [media_dir / "call1.wav"])
+def test_regions_round_trip_through_every_transcript_format(mm: Workspace, lead: Actor, media_dir: Path, tmp_path: Path) -> None:
+    import_files(mm, lead, "mm", [media_dir / "call1.wav"])
     records = list(iter_records(mm, get_project(mm, "mm")))
     for fmt, suffix in (("eaf", ".eaf"), ("textgrid", ".TextGrid"), ("vtt", ".vtt"), ("srt", ".srt")):
         out = tmp_path / fmt
@@ -111,21 +112,20 @@ def test_regions_round_trip_through_every_transcript_format(mm: Workspace, media
         assert got == want, fmt
 
 
-def test_transcript_file_needs_its_media_and_bad_media_is_named(mm: Workspace, tmp_path: Path) -> None:
+def test_transcript_file_needs_its_media_and_bad_media_is_named(mm: Workspace, lead: Actor, tmp_path: Path) -> None:
     lonely = tmp_path / "lonely.vtt"
     write_transcript(lonely, [SEGMENTS[0]])
     with pytest.raises(ImportFailed, match=r"lonely\.vtt: no media file named lonely\.\* beside it"):
-        import_files(mm, "mm", [lonely])
+        import_files(mm, lead, "mm", [lonely])
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF\x00\x00")
     with pytest.raises(ImportFailed, match=r"broken\.wav"):
-        import_files(mm, "mm", [broken])
+        import_files(mm, lead, "mm", [broken])
     assert get_project(mm, "mm", with_counts=True).items == 0
 
 
-def test_package_carries_media_with_sha256(mm: Workspace, media_dir: Path, tmp_path: Path) -> None:
-    import_files(mm, "mm", [media_dir])
-    lead = local_actor(mm) if mm.location.is_sqlite else create_first_lead(mm, "lead", "secret-pass-1")
+def test_package_carries_media_with_sha256(mm: Workspace, lead: Actor, media_dir: Path, tmp_path: Path) -> None:
+    import_files(mm, lead, "mm", [media_dir])
     manifest = write_package(mm, "mm", tmp_path / "pkg.zip", actor=lead)
     media_files = [name for name in manifest["files"] if name.startswith("media/")]
     assert len(media_files) == 3
@@ -158,9 +158,10 @@ def test_media_cli_probe_frame_and_transcript_export(tmp_path: Path, media_dir: 
 
 def test_package_with_clips_cut_to_labeled_ranges(tmp_path: Path, media_dir: Path) -> None:
     ws = Workspace.open(tmp_path / "ws", create=True)
-    create_project(ws, "mm", "multimodal")
-    import_files(ws, "mm", [media_dir / "call1.wav"])
-    manifest = write_package(ws, "mm", tmp_path / "pkg", actor=local_actor(ws), clips=True)
+    lead = local_actor(ws)
+    create_project(ws, lead, "mm", "multimodal")
+    import_files(ws, lead, "mm", [media_dir / "call1.wav"])
+    manifest = write_package(ws, "mm", tmp_path / "pkg", actor=lead, clips=True)
     clips = sorted(name for name in manifest["files"] if name.startswith("media/clips/"))
     assert len(clips) == 2  # the two labeled ranges (transcript and speaker tiers share them)
     record = orjson.loads((tmp_path / "pkg" / "data" / "records.jsonl").read_bytes().splitlines()[0])

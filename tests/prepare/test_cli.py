@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from labeldesk.app.workflow.demo import ensure_local_lead
+from labeldesk.app.workflow.accounts import local_actor
 from labeldesk.app.workflow.importer import import_files
 from labeldesk.app.workflow.projects import create_project
 from labeldesk.storage.db import Workspace
@@ -25,10 +25,10 @@ def ws(tmp_path: Path) -> Path:
     """A workspace with an evaluation set and an empty training project (set up in-process: faster)."""
     path = tmp_path / "ws"
     workspace = Workspace.open(path, create=True)
-    ensure_local_lead(workspace)
-    create_project(workspace, "evalset", "conversation")
-    create_project(workspace, "train", "conversation")
-    import_files(workspace, "evalset", [write_jsonl(tmp_path / "eval.jsonl", [chat("e1", EVAL_TEXT)])])
+    lead = local_actor(workspace)  # the same local lead the commands act as
+    create_project(workspace, lead, "evalset", "conversation")
+    create_project(workspace, lead, "train", "conversation")
+    import_files(workspace, lead, "evalset", [write_jsonl(tmp_path / "eval.jsonl", [chat("e1", EVAL_TEXT)])])
     workspace.close()
     return path
 

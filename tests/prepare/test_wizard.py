@@ -8,8 +8,11 @@ import pytest
 
 from labeldesk.app.ui.dbworker import DbWorker
 from labeldesk.app.ui.import_wizard import ImportWizard
+from labeldesk.app.workflow.accounts import local_actor
 from labeldesk.app.workflow.importer import import_files
+from labeldesk.app.workflow.permissions import Actor
 from labeldesk.app.workflow.projects import create_project
+from labeldesk.app.workflow.tasks import ensure_user
 from labeldesk.storage.db import Workspace
 
 from .conftest import EVAL_TEXT, PLANTED, chat, comparable, labeldesk, stored, words, write_jsonl
@@ -17,14 +20,24 @@ from .conftest import EVAL_TEXT, PLANTED, chat, comparable, labeldesk, stored, w
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture
-def gui(qtbot, tmp_path: Path):
+def as_lead(ws: Workspace, lead: Actor) -> Actor:
+    return lead
+
+
+def as_annotator(ws: Workspace, lead: Actor) -> Actor:
+    return ensure_user(ws, lead, "ann")
+
+
+@pytest.fixture(params=[as_lead])
+def gui(request, qtbot, tmp_path: Path):
+    """The wizard on a workspace with an evaluation set, opened by a lead (or as `params` says)."""
     ws = Workspace.open(tmp_path / "gui", create=True)
-    create_project(ws, "evalset", "conversation")
-    create_project(ws, "train", "conversation")
-    import_files(ws, "evalset", [write_jsonl(tmp_path / "eval.jsonl", [chat("e1", EVAL_TEXT)])])
+    lead = local_actor(ws)
+    create_project(ws, lead, "evalset", "conversation")
+    create_project(ws, lead, "train", "conversation")
+    import_files(ws, lead, "evalset", [write_jsonl(tmp_path / "eval.jsonl", [chat("e1", EVAL_TEXT)])])
     worker = DbWorker(ws)
-    wizard = ImportWizard(worker, ["evalset", "train"])
+    wizard = ImportWizard(worker, request.param(ws, lead), ["evalset", "train"])
     qtbot.addWidget(wizard)
     wizard.show()
     yield ws, wizard
@@ -97,6 +110,17 @@ def test_cancel_reads_nothing(gui, qtbot, tmp_path: Path) -> None:
     assert stored(ws, "train") == {}
 
 
+@pytest.mark.parametrize("gui", [as_annotator], indirect=True)
+def test_an_annotator_is_refused_before_anything_is_read(gui, qtbot, tmp_path: Path) -> None:
+    ws, wizard = gui
+    choose(wizard, write_jsonl(tmp_path / "train.jsonl", PLANTED))
+    page = wizard.report_page
+    qtbot.waitUntil(lambda: "Nothing will be imported" in page.stage.text(), timeout=30_000)
+    assert "annotator 'ann' may not import data" in page.report.toPlainText()
+    assert page._thread is None, "no file was read"
+    assert stored(ws, "train") == {}
+
+
 def test_open_import_wizard_shows_it_and_it_goes_away(qtbot, tmp_path: Path) -> None:
     from PySide6.QtWidgets import QWidget
 
@@ -106,7 +130,7 @@ def test_open_import_wizard_shows_it_and_it_goes_away(qtbot, tmp_path: Path) -> 
     worker = DbWorker(ws)
     parent = QWidget()
     qtbot.addWidget(parent)
-    open_import_wizard(parent, worker, ["a", "b"])
+    open_import_wizard(parent, worker, local_actor(ws), ["a", "b"])
     (wizard,) = parent.findChildren(ImportWizard)
     assert wizard.isVisible() and wizard.source.project.count() == 2
     wizard.reject()

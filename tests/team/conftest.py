@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,6 +17,7 @@ from labeldesk.app.workflow.permissions import Actor
 from labeldesk.app.workflow.projects import create_project
 from labeldesk.app.workflow.tasks import acknowledge
 from labeldesk.storage.db import Workspace
+from labeldesk.storage.models import Base
 
 QUESTIONS = [
     {"name": "label", "type": "choice", "options": ["a", "b", "c"]},
@@ -46,7 +48,7 @@ class Team:
         template = self.tmp / f"{name}.yaml"
         body = {"kind": "instruction", "title": name, "overlap": overlap, "questions": questions or QUESTIONS, **config}
         template.write_text(yaml.safe_dump(body))
-        create_project(self.ws, name, "instruction", template)
+        create_project(self.ws, self.lead, name, "instruction", template)
         if rows is None:
             rows = [{"id": f"i{i}", "messages": [{"role": "user", "content": f"question {i}"}]} for i in range(n)]
         self.load(name, rows)
@@ -57,12 +59,23 @@ class Team:
         src = self.tmp / f"{project}-{len(rows)}-{id(rows)}.jsonl"
         records = [{"schema": "labeldesk/record@1", "kind": "instruction", **r} for r in rows]
         src.write_text("".join(json.dumps(r) + "\n" for r in records))
-        import_files(self.ws, project, [src])
+        import_files(self.ws, self.lead, project, [src])
 
     def annotator(self, name: str, project: str = "p", role: str = "annotator", **skills: Iterable[str]) -> Actor:
         who = self.user(name, role, **skills)
         acknowledge(self.ws, who, project, 1)
         return who
+
+
+def fingerprint(ws: Workspace, folder: Path) -> str:
+    """Every row of every table, and the names of the files under `folder`: what a refusal leaves as it was."""
+    digest = hashlib.sha256()
+    with ws.engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            rows = sorted(repr(tuple(row)) for row in conn.execute(table.select()))
+            digest.update(f"{table.name}:{rows}".encode())
+    digest.update(repr(sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))).encode())
+    return digest.hexdigest()
 
 
 @pytest.fixture(scope="session")

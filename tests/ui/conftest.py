@@ -20,13 +20,14 @@ AddProject = Callable[..., str]
 
 def add_project(ws: Workspace, name: str, kind: str, rows: list[dict], ack: bool = True) -> str:
     """Create `name`, import `rows` (JSON Lines), and acknowledge guideline v1 unless `ack` is False."""
-    create_project(ws, name, kind)
+    lead = local_actor(ws)
+    create_project(ws, lead, name, kind)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "rows.jsonl"
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-        import_files(ws, name, [path])
+        import_files(ws, lead, name, [path])
     if ack:
-        acknowledge(ws, local_actor(ws), name, 1)
+        acknowledge(ws, lead, name, 1)
     return name
 
 

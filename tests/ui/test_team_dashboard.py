@@ -44,7 +44,7 @@ def rows() -> list[dict]:
 def load(ws: Workspace, tmp_path: Path, project: str, records: list[dict], overlap: int = 2) -> None:
     template = tmp_path / f"{project}.yaml"
     template.write_text(yaml.safe_dump({"kind": "instruction", "overlap": overlap, "questions": QUESTIONS}))
-    create_project(ws, project, "instruction", template)
+    create_project(ws, accounts.local_actor(ws), project, "instruction", template)
     if records:
         write(ws, tmp_path, project, records)
 
@@ -54,7 +54,7 @@ def write(ws: Workspace, tmp_path: Path, project: str, records: list[dict]) -> N
     src.write_text("".join(json.dumps({"schema": "labeldesk/record@1", "kind": "instruction",
                                        "messages": [{"role": "user", "content": f"question {r['id']}"}], **r}) + "\n"
                            for r in records))
-    import_files(ws, project, [src])
+    import_files(ws, accounts.local_actor(ws), project, [src])
 
 
 @pytest.fixture

@@ -69,13 +69,13 @@ ROWS = [
 def load(ws: Workspace, tmp_path: Path, project: str, rows: list[dict], **config) -> None:
     template = tmp_path / f"{project}.yaml"
     template.write_text(yaml.safe_dump({"kind": "preference", "overlap": 3, "questions": QUESTIONS, **config}))
-    create_project(ws, project, "preference", template)
+    create_project(ws, accounts.local_actor(ws), project, "preference", template)
     src = tmp_path / f"{project}.jsonl"
     records = [{"schema": "labeldesk/record@1", "kind": "preference",
                 "messages": [{"role": "user", "content": f"What is the capital of France? ({r['id']})"}],
                 "responses": RESPONSES, **r} for r in rows]
     src.write_text("".join(json.dumps(r) + "\n" for r in records))
-    import_files(ws, project, [src])
+    import_files(ws, accounts.local_actor(ws), project, [src])
 
 
 @pytest.fixture
@@ -255,7 +255,7 @@ def test_the_queue_follows_change_broadcasts(qtbot, ws, reviewer, worker, tmp_pa
     src.write_text(json.dumps({"schema": "labeldesk/record@1", "kind": "preference", "id": "i2",
                                "messages": [{"role": "user", "content": "more"}], "responses": RESPONSES,
                                "annotations": [{"annotator": "x", "values": values()}]}) + "\n")
-    worker.submit(lambda w: import_files(w, "p", [src]), change=Change("annotation"))
+    worker.submit(lambda w: import_files(w, accounts.local_actor(w), "p", [src]), change=Change("annotation"))
     qtbot.waitUntil(lambda: panel.queue.size == 7, timeout=5000)
 
     # any entry of the queue opens with Enter, without waiting for its turn

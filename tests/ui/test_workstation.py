@@ -43,10 +43,11 @@ def ws(tmp_path: Path) -> Workspace:
 
 
 def project(ws: Workspace, tmp_path: Path, name: str, kind: str, rows: list[dict], ack: bool = True) -> str:
-    create_project(ws, name, kind)
-    import_files(ws, name, [write_jsonl(tmp_path / f"{uuid.uuid4().hex}.jsonl", rows)])
+    lead = local_actor(ws)
+    create_project(ws, lead, name, kind)
+    import_files(ws, lead, name, [write_jsonl(tmp_path / f"{uuid.uuid4().hex}.jsonl", rows)])
     if ack:
-        acknowledge(ws, local_actor(ws), name, 1)
+        acknowledge(ws, lead, name, 1)
     return name
 
 
@@ -189,7 +190,7 @@ def test_undo_redo_through_one_stack_and_drafts_saved(qtbot, ws, tmp_path, windo
 
 def test_new_guidelines_must_be_acknowledged_then_flag_reaches_the_lead(qtbot, ws, tmp_path, window_for) -> None:
     name = project(ws, tmp_path, "ins", "instruction", [{"id": "i1", "instruction": "a"}, {"id": "i2", "instruction": "b"}])
-    publish_guidelines(ws, name, "# Version 2\nAlways cite a source.")
+    publish_guidelines(ws, local_actor(ws), name, "# Version 2\nAlways cite a source.")
     accepted = []
 
     def accept_dialog() -> None:
@@ -250,7 +251,7 @@ def test_skip_with_reason_and_history_reopen(qtbot, ws, tmp_path, window_for) ->
 
 
 def test_write_a_new_query(qtbot, ws, tmp_path, window_for) -> None:
-    create_project(ws, "queries", "queries")
+    create_project(ws, local_actor(ws), "queries", "queries")
     acknowledge(ws, local_actor(ws), "queries", 1)
     settings = Settings("LabelDeskTests", uuid.uuid4().hex)
     settings.last_project = "queries"
@@ -371,8 +372,8 @@ def test_media_item_with_a_transcript_is_offered_with_its_segments_prefilled(qtb
 
     folder = tmp_path / "media"
     folder.mkdir()
-    create_project(ws, "calls", "multimodal")
-    import_files(ws, "calls", [write_demo_media(folder)])
+    create_project(ws, local_actor(ws), "calls", "multimodal")
+    import_files(ws, local_actor(ws), "calls", [write_demo_media(folder)])
     acknowledge(ws, local_actor(ws), "calls", 1)
     win = window_for("calls")
     segments = win.form.editors["segments"].value()

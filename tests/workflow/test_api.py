@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,16 +26,20 @@ def test_importing_labeldesk_loads_nothing_heavy() -> None:
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "[]"
 
 
+def write_items(path: Path) -> Path:
+    rows = [{"id": f"q{i}", "kind": "instruction", "messages": [{"role": "user", "content": f"Question {i}?"}]} for i in range(3)]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
 def test_a_script_imports_labels_and_exports(tmp_path: Path) -> None:
     ws = labeldesk.open_workspace(tmp_path / "ws", create=True)
-    labeldesk.create_project(ws, "qa", "instruction")
-    src = tmp_path / "items.jsonl"
-    rows = [{"id": f"q{i}", "kind": "instruction", "messages": [{"role": "user", "content": f"Question {i}?"}]} for i in range(3)]
-    src.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    assert labeldesk.import_files(ws, "qa", [src]).imported == 3
+    me = labeldesk.sign_in(ws)
+    labeldesk.create_project(ws, me, "qa", "instruction")
+    src = write_items(tmp_path / "items.jsonl")
+    assert labeldesk.import_files(ws, me, "qa", [src]).imported == 3
     assert [p.name for p in labeldesk.list_projects(ws)] == ["qa"]
 
-    me = labeldesk.sign_in(ws)
     with pytest.raises(labeldesk.GuidelinesChanged):
         labeldesk.next_task(ws, me, "qa")
     labeldesk.acknowledge(ws, me, "qa", 1)
@@ -48,3 +53,13 @@ def test_a_script_imports_labels_and_exports(tmp_path: Path) -> None:
     summary = labeldesk.export(ws, "qa", "sft", tmp_path / "sft.jsonl", include="annotated", actor=me)
     rows = [json.loads(line) for line in (tmp_path / "sft.jsonl").read_text().splitlines()]
     assert summary.rows == 1 and rows[0]["messages"][-1] == {"role": "assistant", "content": "An answer."}
+
+
+def test_the_readme_example_runs_as_written(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("## Scripting", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    write_items(tmp_path / "items.jsonl")
+    env = {**os.environ, "HOME": str(tmp_path)}  # its workspace is ~/work/ws
+    done = subprocess.run([sys.executable, "-c", example], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "sft.jsonl").exists()
