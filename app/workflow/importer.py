@@ -36,6 +36,7 @@ from labeldesk.app.workflow.prepare import (
     load_references,
 )
 from labeldesk.app.workflow.media_items import MediaFile, is_media_input, media_rows, store_media
+from labeldesk.app.workflow.permissions import Actor, require, require_first
 from labeldesk.app.workflow.projects import ProjectInfo, get_project
 from labeldesk.storage.db import Workspace
 from labeldesk.storage.files import atomic_write_bytes
@@ -209,6 +210,7 @@ def _same_row(first: _Pending, again: _Pending) -> bool:
 
 def import_files(
     ws: Workspace,
+    lead: Actor,
     project_name: str,
     paths: Iterable[str | os.PathLike],
     fmt: str = "auto",
@@ -217,15 +219,21 @@ def import_files(
     progress: Progress | None = None,
     clean: CleanConfig | None = None,
 ) -> ImportReport:
-    project, references = import_context(ws, project_name, clean)
+    project, references = import_context(ws, lead, project_name, clean)
     staged = (lambda _stage, done, total: progress(done, total)) if progress else None
     with paused_gc():
         prepared = prepare_import(project, paths, fmt, skip_invalid, annotator, clean, references, staged)
-        return commit_import(ws, prepared, progress)
+        return commit_import(ws, lead, prepared, progress)
 
 
-def import_context(ws: Workspace, project_name: str, clean: CleanConfig | None) -> tuple[ProjectInfo, list[Reference]]:
-    """What prepare_import needs from the database: the project, and the texts cleaning compares with."""
+def import_context(
+    ws: Workspace, lead: Actor, project_name: str, clean: CleanConfig | None,
+) -> tuple[ProjectInfo, list[Reference]]:
+    """What prepare_import needs from the database: the project, and the texts cleaning compares with.
+
+    Refuses who may not import before any file is read (commit_import checks again).
+    """
+    require_first(ws, lead, "import data")
     project = get_project(ws, project_name)
     return project, load_references(ws, project, clean, include_own=True) if clean is not None else []
 
@@ -290,12 +298,13 @@ def _nul_error(location: str) -> InputError:
     return InputError(location, "", "contains U+0000 (NUL), which the database cannot store; import with --clean to remove it")
 
 
-def commit_import(ws: Workspace, prepared: PreparedImport, progress: Progress | None = None) -> ImportReport:
+def commit_import(ws: Workspace, lead: Actor, prepared: PreparedImport, progress: Progress | None = None) -> ImportReport:
     """Write prepared rows in one transaction; rows whose id is stored with other content are conflicts."""
     project, pending = prepared.project, prepared.pending
     report = ImportReport(project=project.name, files=prepared.files, read=prepared.read, skipped=list(prepared.skipped),
                           deviations=[d for p in pending for d in p.deviations])
     with ws.transaction() as session:
+        require(session, lead, "import data")
         stored = dict(session.execute(select(Item.uid, Item.content_hash).where(Item.project_id == project.id)).all())
         known = _known_digests(session, project, stored, pending)
         conflicts = [
