@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from labeldesk.media.errors import MediaError
 from labeldesk.media.probe import MediaInfo, probe, sha256_file
 from labeldesk.storage.db import Workspace
+from labeldesk.storage.formats.errors import Deviation
 from labeldesk.storage.formats.readers import InputError, Row
 from labeldesk.storage.formats.transcripts import FORMATS as TRANSCRIPT_FORMATS
 from labeldesk.storage.formats.transcripts import Segment, read_transcript, write_transcript
@@ -48,7 +49,7 @@ class MediaFile:
 
     @property
     def type(self) -> str:
-        return "video" if self.info.video is not None else "audio"
+        return self.info.kind  # from the content, never the file name
 
 
 def is_media_input(path: Path) -> bool:
@@ -132,13 +133,25 @@ def read_media_item(media: Path, transcript: Path | None) -> tuple[dict[str, Any
         "messages": _turns(segments), "media": [ref],
         "provenance": {"source": media.name + (f" + {transcript.name}" if transcript else "")},
     }
+    meta: dict[str, Any] = {}
     if segments:
         # a sidecar transcript is a starting point for the annotator, not a submission
-        record["meta"] = {"transcript_segments": [_segment_entry(s) for s in segments]}
+        meta["transcript_segments"] = [_segment_entry(s) for s in segments]
+    if info.warning:
+        meta["media_warnings"] = [info.warning]
+    if meta:
+        record["meta"] = meta
     if not record["messages"]:
         del record["messages"]
     validate(record)
     return record, file
+
+
+def _media_deviations(location: str, info: MediaInfo) -> tuple[Deviation, ...]:
+    """A cut recording is imported with the length it really has; the report says so."""
+    if info.truncated_at is None:
+        return ()
+    return (Deviation(location, "media.duration", "truncated file: the duration is where its data ends, not its header's"),)
 
 
 def media_rows(paths: Iterable[Path]) -> tuple[list[Row], dict[str, MediaFile]]:
@@ -155,7 +168,7 @@ def media_rows(paths: Iterable[Path]) -> tuple[list[Row], dict[str, MediaFile]]:
         except InputError as exc:
             rows.append(Row(exc.location, error=exc))
             continue
-        rows.append(Row(media.name, record=record))
+        rows.append(Row(media.name, record=record, deviations=_media_deviations(media.name, file.info)))
         files[file.sha256] = file
     return rows, files
 

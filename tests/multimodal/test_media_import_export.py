@@ -23,6 +23,7 @@ from labeldesk.app.workflow.media_items import write_transcripts
 from labeldesk.app.workflow.permissions import Actor
 from labeldesk.app.workflow.projects import create_project, get_project
 from labeldesk.app.workflow.records import iter_records
+from labeldesk.media.images import encode_png
 from labeldesk.storage.db import Workspace
 from labeldesk.storage.formats.transcripts import Segment, read_transcript, write_transcript
 
@@ -122,6 +123,43 @@ def test_transcript_file_needs_its_media_and_bad_media_is_named(mm: Workspace, l
     with pytest.raises(ImportFailed, match=r"broken\.wav"):
         import_files(mm, lead, "mm", [broken])
     assert get_project(mm, "mm", with_counts=True).items == 0
+
+
+def _mp3(path: Path, seconds: float) -> Path:
+    t = np.arange(int(seconds * 44100)) / 44100
+    x = (0.3 * np.sin(2 * np.pi * 330 * t)).astype(np.float32)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libmp3lame", rate=44100)
+        stream.layout = "mono"
+        for i in range(0, len(x), 4410):
+            frame = av.AudioFrame.from_ndarray(x[None, i:i + 4410], format="fltp", layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = 44100, i, Fraction(1, 44100)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path
+
+
+def test_a_cut_recording_imports_with_its_real_length_and_says_so(mm: Workspace, lead: Actor, tmp_path: Path) -> None:
+    whole = _mp3(tmp_path / "whole.mp3", 8.0)
+    cut = tmp_path / "cut" / "call.mp3"
+    cut.parent.mkdir()
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    report = import_files(mm, lead, "mm", [cut])
+    assert report.imported == 1
+    [deviation] = report.to_dict()["deviations"]
+    assert deviation["field"] == "media.duration" and "truncated" in deviation["change"]
+    [record] = iter_records(mm, get_project(mm, "mm"))
+    assert 3.0 < record["media"][0]["duration"] < 5.0  # where the data ends, not the header's 8 s
+    assert "truncated" in record["meta"]["media_warnings"][0]
+
+
+def test_an_image_named_like_a_video_is_refused(mm: Workspace, lead: Actor, tmp_path: Path) -> None:
+    fake = tmp_path / "still.mp4"
+    fake.write_bytes(encode_png(np.zeros((8, 8, 3), dtype=np.uint8)))
+    with pytest.raises(ImportFailed, match=r"still\.mp4.*PNG"):
+        import_files(mm, lead, "mm", [fake])
 
 
 def test_package_carries_media_with_sha256(mm: Workspace, lead: Actor, media_dir: Path, tmp_path: Path) -> None:
