@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +16,7 @@ from labeldesk.app.commands.prepare import clean_config, summary_line
 from labeldesk.app.workflow.export import export, write_package
 from labeldesk.app.workflow.importer import ImportFailed, import_files, write_skip_report
 from labeldesk.storage.db import Workspace
+from labeldesk.storage.files import scratch_dir
 from labeldesk.storage.vocabulary import TRANSCRIPT_FORMATS
 
 # what `import -` calls standard input, by the format it holds: readers pick their parser by suffix
@@ -43,9 +43,9 @@ def _spooled_stdin(paths: list[str], fmt: str) -> Iterator[list[str]]:
     if STDIO not in paths:
         yield paths
         return
-    with tempfile.TemporaryDirectory(prefix="labeldesk-stdin-") as tmp:
+    with scratch_dir("stdin") as tmp:
         data = sys.stdin.buffer.read()
-        spooled = Path(tmp) / f"stdin{_stdin_suffix(fmt, data[:64])}"
+        spooled = tmp / f"stdin{_stdin_suffix(fmt, data[:64])}"
         spooled.write_bytes(data)
         yield [str(spooled) if p == STDIO else p for p in paths]
 
@@ -79,8 +79,8 @@ def _export_to_stdout(ws: Workspace, args: argparse.Namespace, progress) -> dict
     """Write the export under a temporary name (so it is validated whole), then stream it to stdout."""
     if args.format in TRANSCRIPT_FORMATS:
         raise CommandError(f"--out -: {args.format} export writes one file per media item; give a folder")
-    with tempfile.TemporaryDirectory(prefix="labeldesk-export-") as tmp:
-        target = Path(tmp) / ("export.json" if args.format == "labelstudio" else "export.jsonl")
+    with scratch_dir("export") as tmp:
+        target = tmp / ("export.json" if args.format == "labelstudio" else "export.jsonl")
         summary = export(ws, args.project, args.format, target, args.include, args.pairing, progress,
                          actor=acting_user(ws, args))
         with target.open("rb") as src:

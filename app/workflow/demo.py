@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from fractions import Fraction
 from importlib import resources
 from pathlib import Path
@@ -16,6 +15,7 @@ from labeldesk.app.workflow.importer import import_files
 from labeldesk.app.workflow.permissions import Actor
 from labeldesk.app.workflow.projects import ProjectError, create_project
 from labeldesk.storage.db import Workspace
+from labeldesk.storage.files import scratch_dir
 
 DEMO_PROJECTS = (
     ("Demo · instructions", "instruction", "instruction.jsonl"),
@@ -51,12 +51,12 @@ def populate(ws: Workspace, lead: Actor) -> list[str]:
         if data is None:
             continue
         if data == "media":
-            with tempfile.TemporaryDirectory() as tmp:
-                import_files(ws, lead, name, [write_demo_media(Path(tmp))])
+            with scratch_dir("demo") as tmp:
+                import_files(ws, lead, name, [write_demo_media(tmp)])
             continue
         text = resources.files("labeldesk.resources").joinpath("demo", data).read_text(encoding="utf-8")
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / data
+        with scratch_dir("demo") as tmp:
+            path = tmp / data
             path.write_text(text, encoding="utf-8")
             import_files(ws, lead, name, [path])
     return made

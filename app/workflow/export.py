@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import tempfile
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -25,7 +24,7 @@ from labeldesk.app.workflow.permissions import Actor, require
 from labeldesk.app.workflow.projects import ProjectInfo, get_project, guidelines
 from labeldesk.app.workflow.records import below_threshold_policy, iter_built, iter_records, threshold_of
 from labeldesk.storage.db import Workspace
-from labeldesk.storage.files import atomic_path, atomic_write_bytes, atomic_writer
+from labeldesk.storage.files import atomic_path, atomic_write_bytes, atomic_writer, scratch_dir
 from labeldesk.storage.formats import labelstudio, parquet
 from labeldesk.media.clips import cut_clip
 from labeldesk.storage.formats.transcripts import FORMATS as TRANSCRIPT_FORMATS
@@ -262,10 +261,12 @@ def write_package(
     version, guideline_text = guidelines(ws, project_name)
     settings = {"include": include, "views": views, "pairing": pairing, "parquet": parquet_too, "media": "clips" if clips else "files"}
     as_zip = target.suffix.lower() == ".zip"
-    work = Path(tempfile.mkdtemp(prefix=".package-", dir=target.parent if target.parent.exists() else None))
-    try:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # built beside the target, so that a folder package moves into place with one rename
+    with scratch_dir("package", target.parent) as scratch:
+        work = scratch / "package"
         data = work / "data"
-        data.mkdir()
+        data.mkdir(parents=True)
         summary = ExportSummary(project=project_name, format="records")
         records = list(_validated(iter_records(ws, project, include), summary, progress))
         missing = _copy_media(ws, records, work, clips)
@@ -287,8 +288,6 @@ def write_package(
         (work / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
         _publish(work, target, as_zip)
         return manifest
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def _manifest(work: Path, project: ProjectInfo, summaries: list[ExportSummary], version: int, settings: dict[str, Any]) -> dict[str, Any]:
@@ -316,13 +315,9 @@ def _publish(work: Path, target: Path, as_zip: bool) -> None:
     if target.exists():
         if not (target / "manifest.json").exists():
             raise ExportError(f"{target} exists and is not a LabelDesk package: choose another folder")
-        old = target.with_name(f".{target.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        target.rename(old)
-        work.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        work.rename(target)
+        # the old package moves into the scratch folder, which goes when the export ends
+        target.rename(work.parent / "previous")
+    work.rename(target)
 
 
 # --- aggregation ------------------------------------------------------------------------

@@ -17,7 +17,6 @@ items cleaning removes or holds are stored with status `removed` / `review`.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -39,7 +38,7 @@ from labeldesk.app.workflow.media_items import MediaFile, is_media_input, media_
 from labeldesk.app.workflow.permissions import Actor, require, require_first
 from labeldesk.app.workflow.projects import ProjectInfo, get_project
 from labeldesk.storage.db import Workspace
-from labeldesk.storage.files import atomic_write_bytes
+from labeldesk.storage.files import atomic_write_bytes, scratch_dir
 from labeldesk.storage.formats.readers import Deviation, InputError, Row, input_files, read_file
 from labeldesk.storage.models import Annotation, Item, User
 from labeldesk.storage.record import answers_to_values, content_hash, content_of
@@ -161,9 +160,9 @@ def read_rows(
     paths = [Path(p) for p in paths]
     media_rows_, media = media_rows([p for p in paths if is_media_input(p)])
     read = _collect(media_rows_, questions, annotator, pending, errors, read, progress)
-    with tempfile.TemporaryDirectory(prefix="labeldesk-import-") as unpack:
+    with scratch_dir("import") as unpack:
         try:
-            files = input_files([p for p in paths if not is_media_input(p)], Path(unpack))
+            files = input_files([p for p in paths if not is_media_input(p)], unpack)
         except InputError as exc:
             raise ImportFailed([exc]) from None
         for path in files:
