@@ -11,7 +11,6 @@ import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-
 STDIO = "-"  # a file argument that means standard input or output
 
 
@@ -43,7 +42,3 @@ def progress_bar(label: str, enabled: bool = True) -> Iterator[Callable[[int, in
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task(label, total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
-
-
-def open_workspace(args: argparse.Namespace) -> Workspace:
-    return Workspace.open(args.workspace)

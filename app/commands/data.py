@@ -71,6 +71,9 @@ def cmd_import(args: argparse.Namespace) -> None:
             f"imported {report.imported} item(s) and {report.annotations} annotation(s) into {args.project}"
             f" ({report.unchanged} already there, {len(report.skipped)} skipped, {report.read} rows read)"
         )
+        for d in report.to_dict().get("deviations", ()):
+            console.print(f"  stored other than given: {d['field']}: {d['change']} ({d['rows']} row(s), first {d['first']})",
+                          markup=False, highlight=False)
         if report.cleaning is not None:
             console.print(summary_line(report.cleaning), markup=False, highlight=False)
 
