@@ -11,6 +11,7 @@ import argparse
 import importlib
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 
 from labeldesk import __version__
@@ -19,6 +20,7 @@ from labeldesk.app.commands.parser import build_parser
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # what a shell reports for a writer killed by SIGPIPE
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug of ours, not the user's input
 
 
 def _handler(args: argparse.Namespace) -> Callable[[argparse.Namespace], None]:
@@ -36,6 +38,19 @@ def report_error(message: str) -> None:
     line = " ".join(message.split()) if not sys.stderr.isatty() else message
     sys.stderr.write(f"labeldesk: error: {line}\n")
     sys.stderr.flush()
+
+
+def _internal_error(exc: BaseException) -> int:
+    """A bug: one line for the user, the whole traceback in a file for the report they will send us."""
+    import platformdirs  # only on this path: --help must stay light
+    import traceback
+
+    folder = platformdirs.user_log_path("labeldesk")
+    folder.mkdir(parents=True, exist_ok=True)
+    crash = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
+    crash.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+    report_error(f"internal error ({type(exc).__name__}: {str(exc)[:80]}); please report it with {crash}")
+    return EXIT_INTERNAL
 
 
 def _quiet_broken_pipe() -> int:
@@ -57,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except Exception as exc:
         if not _expected(exc):
-            raise
+            return _internal_error(exc)
         report_error(str(exc))
         return EXIT_ERROR
     return 0

@@ -182,3 +182,15 @@ def test_json_on_init_demo_guidelines_and_route(tmp_path: Path, ws: Path) -> Non
     run("import", "-", "--project", "q-a-ubersicht", workspace=ws, stdin=lines(2))
     routed = json.loads(run("route", "--project", "q-a-ubersicht", "--domain", "medical", "--json", workspace=ws).stdout)
     assert routed == {"project": "q-a-ubersicht", "routed": 2}
+
+
+def test_a_bug_is_one_line_for_the_user_and_a_traceback_in_a_crash_file(tmp_path: Path) -> None:
+    code = ("import sys\nimport labeldesk.app.commands.catalog as c\nfrom labeldesk.app.cli import main\n"
+            "def broken(args):\n    raise RuntimeError('x' * 500)\n"
+            "c.cmd_project_list = broken\nsys.exit(main(['project', 'list']))")
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 70 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert "internal error (RuntimeError: " + "x" * 80 + ")" in proc.stderr
+    [crash] = (tmp_path / "state").rglob("crash-*.txt")
+    assert "Traceback" in crash.read_text() and "broken" in crash.read_text() and str(crash) in proc.stderr
