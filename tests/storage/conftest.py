@@ -7,7 +7,6 @@ when hunting. No example database: runs leave no .hypothesis folder in the work 
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -16,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from labeldesk.app.workflow import importer
+from labeldesk.app.workflow import accounts
 from labeldesk.storage.db import Workspace
 
 settings.register_profile(
@@ -52,10 +51,6 @@ def mutated() -> Callable[[bytes, Sequence[bytes]], st.SearchStrategy[bytes]]:
 
 
 def _lead_args(ws: Workspace) -> tuple[Any, ...]:
-    # roles are being added to create_project / import_files alongside this work: a lead when they take one
-    if "lead" not in inspect.signature(importer.import_files).parameters:
-        return ()
-    from labeldesk.app.workflow import accounts
     return (accounts.local_actor(ws),)
 
 
