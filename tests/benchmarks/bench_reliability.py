@@ -12,7 +12,7 @@ random moments, then looks at what they left:
 * labelling through the scripting API: every submission the process had reported done
   before it died is in the database (durability), and no item has more assignments
   than its overlap;
-* debris: temporaries beside the targets (`.*.tmp*`, `.package-*`) and in the private
+* debris: temporaries beside the targets (`.*labeldesk-*`, `.*.tmp*`) and in the private
   $TMPDIR (`labeldesk-*`), after the kill and again after the next run of the same
   command, which should sweep what a dead run of its own left behind.
 
@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 LABELDESK = [sys.executable, "-m", "labeldesk"]
+# what our temporaries beside a target are called, today and by earlier versions
+DEBRIS_MARKS = ("labeldesk-", ".tmp", ".package-")
 
 
 @dataclass
@@ -63,7 +65,7 @@ def _debris(home: Path, targets: list[Path]) -> list[str]:
     found = [p.name for p in (home / "tmp").iterdir() if p.name.startswith("labeldesk")]
     for target in targets:
         found += [p.name for p in target.parent.iterdir()
-                  if p != target and p.name.startswith(".") and (".tmp" in p.name or p.name.startswith(".package-"))]
+                  if p != target and p.name.startswith(".") and any(mark in p.name for mark in DEBRIS_MARKS)]
     return sorted(found)
 
 
