@@ -108,6 +108,19 @@ def _sweep(folder: Path, pattern: re.Pattern[str]) -> None:
             _remove_if_stale(Path(entry.path), found["host"], int(found["pid"]))
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where the system allows (setting it races other threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside `target`; it replaces `target` only if the block succeeds."""
@@ -120,6 +133,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     lock = _hold(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600: the result gets the mode any new file would
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
