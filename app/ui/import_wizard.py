@@ -176,7 +176,7 @@ class SourcePage(QWizardPage):
 
     def _add_files(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Files to import", "",
-                                                "Data (*.jsonl *.json *.csv *.parquet *.zip);;All files (*)")
+                                                "Data (*.jsonl *.json *.csv *.tsv *.parquet *.zip);;All files (*)")
         self.add_paths(paths)
 
     def _add_folder(self) -> None:

@@ -34,7 +34,10 @@ FORMATS = IMPORT_FORMATS
 MAX_CSV_FIELD = 256 * 1024**2
 """The longest CSV cell, in characters (the csv module's default, 128 KiB, is too small for long documents)."""
 
-DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
+CSV_SUFFIXES = (".csv", ".tsv")
+DATA_SUFFIXES = (".jsonl", ".json", *CSV_SUFFIXES, ".parquet")
+# what a .csv may be separated by: Excel writes ";" where the decimal mark is a comma
+CSV_DELIMITERS = (",", ";", "\t", "|")
 _UTF32_BOMS = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")
 
 
@@ -137,7 +140,7 @@ def iter_csv(path: Path, errors: str = "strict") -> Iterator[tuple[str, Any]]:
     text = _decode_text(path.read_bytes(), path, errors)
     if csv.field_size_limit() < MAX_CSV_FIELD:
         csv.field_size_limit(MAX_CSV_FIELD)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=csv_delimiter(path, text))
     try:
         # parsed whole before the first row is given out: an error later on refuses the file,
         # instead of leaving the rows after it out uncounted; each row with the line it ends on
@@ -152,6 +155,16 @@ def iter_csv(path: Path, errors: str = "strict") -> Iterator[tuple[str, Any]]:
         if cells:  # a blank line is no row
             location = f"{path.name}:{line}"
             yield location, _csv_row(location, header, cells)
+
+
+def csv_delimiter(path: Path, text: str) -> str:
+    """Tab for .tsv; for .csv the candidate the header line holds most of (column names seldom hold one)."""
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    counts = {d: header.count(d) for d in CSV_DELIMITERS}
+    best = max(CSV_DELIMITERS, key=lambda d: counts[d])  # ties keep the earlier, "," first
+    return best if counts[best] else ","
 
 
 def _check_header(path: Path, header: list[str]) -> None:
@@ -202,7 +215,7 @@ def raw_rows(path: Path, errors: str = "strict") -> Iterator[tuple[str, Any]]:
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         return iter_parquet(path)
-    if suffix == ".csv":
+    if suffix in CSV_SUFFIXES:
         return iter_csv(path, errors)
     if suffix == ".json":
         return iter_json(path, errors)
@@ -231,7 +244,7 @@ def sniff(path: Path, first: dict[str, Any]) -> str:
         return "responses"
     if "kind" in keys and "id" in keys:
         return "records"
-    if path.suffix.lower() == ".csv":
+    if path.suffix.lower() in CSV_SUFFIXES:
         return "csv"
     raise InputError(path.name, "", f"cannot tell the format from keys {shown(sorted(keys))}: pass --format")
 
