@@ -17,7 +17,6 @@ import jsonschema_rs
 import orjson
 
 from labeldesk.storage.formats.errors import cut, shown
-from labeldesk.storage.vocabulary import KINDS
 
 SCHEMA_ID = "labeldesk/record@1"
 

@@ -31,8 +31,7 @@ from labeldesk.app.workflow.export import FORMATS, default_name, export
 from labeldesk.app.workflow.permissions import Actor
 from labeldesk.app.workflow.records import INCLUDE
 from labeldesk.storage.db import Workspace
-from labeldesk.storage.formats.transcripts import FORMATS as TRANSCRIPT_FORMATS
-from labeldesk.storage.formats.views import PAIRINGS, VIEWS
+from labeldesk.storage.vocabulary import PAIRINGS, TRANSCRIPT_FORMATS, VIEWS
 
 POLL_MS = 150
 FORMAT_HELP = {

@@ -32,7 +32,7 @@ from labeldesk.app.workflow.importer import ImportReport, PreparedImport, commit
 from labeldesk.app.workflow.permissions import Actor
 from labeldesk.app.workflow.prepare import STAGES, Reference
 from labeldesk.app.workflow.projects import ProjectInfo
-from labeldesk.storage.formats.readers import FORMATS
+from labeldesk.storage.vocabulary import IMPORT_FORMATS
 from labeldesk.widgets.safe_text import SafeTextBrowser
 
 SKIPPED_SHOWN = 50  # rows listed on the report page; the rest are counted
@@ -135,7 +135,7 @@ class SourcePage(QWizardPage):
         file_row.addLayout(buttons)
 
         self.format = QComboBox()
-        self.format.addItems(("auto", *FORMATS))
+        self.format.addItems(("auto", *IMPORT_FORMATS))
         self.project = QComboBox()
         self.project.addItems(list(project_names))
         self.clean = QCheckBox("Clean before importing (encoding, duplicates, private data, filters)")

@@ -27,10 +27,9 @@ from labeldesk.storage.db import Workspace
 from labeldesk.storage.files import atomic_path, atomic_write_bytes, atomic_writer, scratch_dir
 from labeldesk.storage.formats import labelstudio, parquet
 from labeldesk.media.clips import cut_clip
-from labeldesk.storage.formats.transcripts import FORMATS as TRANSCRIPT_FORMATS
-from labeldesk.storage.formats.views import PAIRINGS, VIEWS, view_rows
+from labeldesk.storage.formats.views import view_rows
 from labeldesk.storage.record import SCHEMA_ID, countable_labels, validate
-from labeldesk.storage.vocabulary import EXPORT_FORMATS
+from labeldesk.storage.vocabulary import EXPORT_FORMATS, PAIRINGS, TRANSCRIPT_FORMATS, VIEWS
 
 FORMATS = EXPORT_FORMATS
 Progress = Callable[[int, int | None], None]

@@ -21,10 +21,9 @@ from sqlalchemy.orm import Session
 
 from labeldesk.media.errors import MediaError
 from labeldesk.media.probe import MediaInfo, probe, sha256_file
-from labeldesk.storage.db import Workspace
+from labeldesk.storage.vocabulary import TRANSCRIPT_FORMATS
 from labeldesk.storage.formats.errors import Deviation
 from labeldesk.storage.formats.readers import InputError, Row
-from labeldesk.storage.formats.transcripts import FORMATS as TRANSCRIPT_FORMATS
 from labeldesk.storage.formats.transcripts import Segment, read_transcript, write_transcript
 from labeldesk.storage.models import Item, ItemMedia, MediaAsset
 from labeldesk.storage.record import SCHEMA_ID, validate

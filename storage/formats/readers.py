@@ -28,9 +28,8 @@ from labeldesk.storage.formats.zips import safe_extract
 from labeldesk.storage.vocabulary import IMPORT_FORMATS
 from labeldesk.storage.record import SCHEMA_ID, RecordError, validate
 
-__all__ = ["FORMATS", "InputError", "Deviation", "Row", "read_file", "input_files", "safe_extract", "sniff"]
+__all__ = ["InputError", "Deviation", "Row", "read_file", "input_files", "safe_extract", "sniff"]
 
-FORMATS = IMPORT_FORMATS
 MAX_CSV_FIELD = 256 * 1024**2
 """The longest CSV cell, in characters (the csv module's default, 128 KiB, is too small for long documents)."""
 
@@ -260,8 +259,8 @@ def read_file(path: Path, fmt: str, kind: str, questions: list[dict[str, Any]], 
     The format of a file is sniffed from its first row whose keys tell it; rows before
     that one are errors.
     """
-    if fmt not in ("auto", *FORMATS):
-        raise InputError(path.name, "--format", f"unknown format {shown(fmt)}; one of auto, {', '.join(FORMATS)}")
+    if fmt not in ("auto", *IMPORT_FORMATS):
+        raise InputError(path.name, "--format", f"unknown format {shown(fmt)}; one of auto, {', '.join(IMPORT_FORMATS)}")
     if not path.is_file():
         raise InputError(str(path), "", "no such file")
     if path.stat().st_size == 0:

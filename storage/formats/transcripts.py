@@ -36,9 +36,8 @@ from labeldesk.storage.files import atomic_path
 from labeldesk.storage.formats.errors import cut, shown
 from labeldesk.storage.vocabulary import TRANSCRIPT_FORMATS
 
-__all__ = ["FORMATS", "Segment", "read_transcript", "sniff_format", "write_transcript"]
+__all__ = ["Segment", "read_transcript", "sniff_format", "write_transcript"]
 
-FORMATS = TRANSCRIPT_FORMATS
 _EXTENSIONS = {".eaf": "eaf", ".textgrid": "textgrid", ".vtt": "vtt", ".srt": "srt"}
 _COMPANIONS = ("label", "speaker")
 _SEP = "::"
@@ -90,8 +89,8 @@ def write_transcript(path: str | os.PathLike[str], segments: Iterable[Segment], 
     """Write segments as `format` (default: by extension). ELAN files link `media_path`."""
     path = Path(path)
     fmt = (format or sniff_format(path)).lower()
-    if fmt not in FORMATS:
-        raise ValueError(f"{path}: unknown transcript format {format!r} (one of {', '.join(FORMATS)})")
+    if fmt not in TRANSCRIPT_FORMATS:
+        raise ValueError(f"{path}: unknown transcript format {format!r} (one of {', '.join(TRANSCRIPT_FORMATS)})")
     segments = list(segments)
     for seg in segments:
         if not (0 <= seg.start <= seg.end):

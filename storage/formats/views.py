@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from labeldesk.storage.vocabulary import PAIRINGS, VIEWS
+from labeldesk.storage.vocabulary import VIEWS
 
 
 def _chat(messages: list[dict[str, Any]]) -> list[dict[str, str]]:

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time

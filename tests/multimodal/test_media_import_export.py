@@ -17,7 +17,7 @@ import pytest
 import soundfile as sf
 
 from labeldesk.app.workflow.accounts import local_actor
-from labeldesk.app.workflow.export import export, write_package
+from labeldesk.app.workflow.export import write_package
 from labeldesk.app.workflow.importer import ImportFailed, import_files
 from labeldesk.app.workflow.media_items import write_transcripts
 from labeldesk.app.workflow.permissions import Actor

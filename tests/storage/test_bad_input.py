@@ -6,7 +6,6 @@ the property suites in test_fuzz_readers.py / test_fuzz_transcripts.py cover the
 
 from __future__ import annotations
 
-import io
 import struct
 import zipfile
 from pathlib import Path

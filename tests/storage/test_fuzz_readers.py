@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from labeldesk.app.workflow import importer
 from labeldesk.app.workflow.projects import create_project, get_project
 from labeldesk.storage.db import Workspace
-from labeldesk.storage.formats import parquet, zips
+from labeldesk.storage.formats import parquet
 from labeldesk.storage.formats.errors import InputError
 from labeldesk.storage.formats.readers import Row, input_files, read_file
 

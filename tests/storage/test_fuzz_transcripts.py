@@ -8,7 +8,6 @@ that a subtitle file can hold reads back exactly as written.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import given

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from labeldesk.storage.record import KINDS
+from labeldesk.storage.vocabulary import KINDS
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 import copy
 import html
 import json
-import os
 import random
 import threading
 import warnings
